@@ -1,0 +1,142 @@
+// The tape's two halves: record() builds nodes as ops run; run_backward() walks them in reverse
+// topological order, summing the gradients that reach each node before calling its closure.
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/autograd/grad_mode.h"
+#include "core/autograd/node.h"
+#include "core/ops/arithmetic.h"
+#include "core/ops/factories.h"
+
+namespace ember::autograd {
+
+namespace {
+
+Edge edge_for(const Tensor& input) {
+  Edge e;
+  if (!input.defined() || !input.requires_grad()) return e;
+  if (input.grad_fn())
+    e.fn = input.grad_fn();
+  else
+    e.leaf = input.impl_ptr();
+  e.sizes = input.sizes();
+  e.dtype = input.dtype();
+  return e;
+}
+
+template <class Range>
+Tensor record_impl(const char* name, Tensor output, const Range& inputs, BackwardFn fn) {
+  if (!is_grad_enabled()) return output;
+  bool any = false;
+  for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
+  if (!any) return output;
+  auto node = std::make_shared<Node>();
+  node->name = name;
+  for (const Tensor& t : inputs) node->next.push_back(edge_for(t));
+  node->backward = std::move(fn);
+  node->output = output.impl_ptr();
+  output.impl()->requires_grad = true;
+  output.impl()->grad_fn = std::move(node);
+  return output;
+}
+
+// A gradient stored into .grad must not alias another tensor: it may be updated in place later.
+Tensor owned(const Tensor& g) {
+  if (g.is_contiguous() && g.storage().use_count() == 1 && g.storage_offset() == 0) return g;
+  return g.clone();
+}
+
+void accumulate_into(TensorImpl& target, const Tensor& g) {
+  if (!target.grad) {
+    target.grad = owned(g).impl_ptr();
+  } else {
+    Tensor(target.grad).add_(g);
+  }
+}
+
+void check_grad(const Node& node, size_t i, const Edge& e, const Tensor& g) {
+  EMBER_CHECK(g.sizes() == e.sizes, node.name, " returned a gradient of shape ", g.sizes(),
+              " for input ", i, " of shape ", e.sizes);
+}
+
+// Nodes reachable from root, each after all nodes that feed gradient into it.
+std::vector<Node*> topological_order(Node* root) {
+  std::vector<Node*> order;
+  std::unordered_set<Node*> seen{root};
+  std::vector<std::pair<Node*, size_t>> stack{{root, 0}};
+  while (!stack.empty()) {  // iterative DFS post-order: deep graphs do not overflow the C++ stack
+    auto& [node, next] = stack.back();
+    if (next < node->next.size()) {
+      Node* child = node->next[next++].fn.get();
+      if (child && seen.insert(child).second) stack.push_back({child, 0});
+    } else {
+      order.push_back(node);
+      stack.pop_back();
+    }
+  }
+  return {order.rbegin(), order.rend()};
+}
+
+}  // namespace
+
+Tensor record(const char* name, Tensor output, std::initializer_list<Tensor> inputs, BackwardFn fn) {
+  return record_impl(name, std::move(output), inputs, std::move(fn));
+}
+Tensor record(const char* name, Tensor output, const std::vector<Tensor>& inputs, BackwardFn fn) {
+  return record_impl(name, std::move(output), inputs, std::move(fn));
+}
+
+bool needs_grad(std::initializer_list<Tensor> inputs) {
+  if (!is_grad_enabled()) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph) {
+  EMBER_CHECK(root.requires_grad(),
+              "backward: the tensor does not require grad and has no grad_fn; call "
+              "requires_grad_() on a leaf that feeds it");
+  Tensor seed = gradient;
+  if (!seed.defined()) {
+    EMBER_CHECK(root.numel() == 1, "backward: grad can be implicitly created only for a ",
+                "one-element output, found shape ", root.sizes(), "; pass a gradient");
+    seed = ones_like(root);
+  }
+  EMBER_CHECK_VALUE(seed.sizes() == root.sizes(), "backward: expected a gradient of shape ",
+                    root.sizes(), ", found ", seed.sizes());
+  NoGradGuard no_grad;
+  if (root.is_leaf()) {
+    accumulate_into(*root.impl(), seed.to(root.dtype()));
+    return;
+  }
+  std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), seed}};
+  for (Node* node : topological_order(root.grad_fn().get())) {
+    auto it = pending.find(node);
+    if (it == pending.end()) continue;  // no gradient flowed here
+    Tensor grad_out = std::move(it->second);
+    pending.erase(it);
+    EMBER_CHECK(node->backward, "backward: trying to backward through the graph a second time (",
+                node->name, "'s saved tensors were freed); pass retain_graph=true to the first ",
+                "backward if you need to do this");
+    if (auto out = node->output.lock(); out && out->retains_grad) accumulate_into(*out, grad_out);
+    std::vector<Tensor> grads = node->backward(grad_out);
+    EMBER_CHECK(grads.size() == node->next.size(), node->name, " returned ", grads.size(),
+                " gradients for ", node->next.size(), " inputs");
+    if (!retain_graph) node->backward = nullptr;
+    for (size_t i = 0; i < grads.size(); ++i) {
+      const Edge& e = node->next[i];
+      if (!e.active() || !grads[i].defined()) continue;
+      check_grad(*node, i, e, grads[i]);
+      Tensor g = grads[i].dtype() == e.dtype ? grads[i] : grads[i].to(e.dtype);
+      if (e.leaf) {
+        accumulate_into(*e.leaf, g);
+      } else {
+        Tensor& slot = pending[e.fn.get()];
+        slot = slot.defined() ? add(slot, g) : g;
+      }
+    }
+  }
+}
+
+}  // namespace ember::autograd

@@ -1,0 +1,50 @@
+// The autograd tape: one Node per recorded op, holding its inputs' edges and a backward closure.
+//
+// A Node is created by `record()` when grad mode is on and some input requires grad. Its closure
+// maps the gradient of the op's output to one gradient per input (undefined where an input needs
+// none). Saved tensors live in the closure; backward() frees the closure unless retain_graph.
+#pragma once
+
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace ember::autograd {
+
+struct Node;
+
+// Where an input's gradient goes: the node that produced it, or the leaf that accumulates it.
+struct Edge {
+  std::shared_ptr<Node> fn;          // input is a non-leaf
+  std::shared_ptr<TensorImpl> leaf;  // input is a leaf that requires grad
+  Shape sizes;                       // the input's shape, to validate the gradient
+  DType dtype = kFloat32;
+  bool active() const { return fn || leaf; }
+};
+
+using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
+
+struct Node {
+  std::string name;          // "AddBackward0", as PyTorch names grad_fns
+  std::vector<Edge> next;    // one per input of the op
+  BackwardFn backward;       // empty once released
+  std::weak_ptr<TensorImpl> output;  // the op's output, for retain_grad
+};
+
+// Attaches a Node named `name` to `output` if grad mode is on and any of `inputs` requires grad;
+// returns `output`. The closure must not capture `output` itself (capture output.detach()): that
+// would be a reference cycle.
+Tensor record(const char* name, Tensor output, std::initializer_list<Tensor> inputs, BackwardFn fn);
+Tensor record(const char* name, Tensor output, const std::vector<Tensor>& inputs, BackwardFn fn);
+
+// True when an op on these inputs would be recorded.
+bool needs_grad(std::initializer_list<Tensor> inputs);
+
+// Runs backward from `root` (see Tensor::backward).
+void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph);
+
+}  // namespace ember::autograd

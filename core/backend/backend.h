@@ -1,0 +1,129 @@
+// The one interface a device implements: memory plus the kernels the ops layer calls.
+//
+// Kernels are dumb: shapes are already checked and broadcast by core/ops, outputs are allocated by
+// the caller, and no kernel records autograd. Unless a kernel says otherwise, inputs may have any
+// strides (broadcast inputs have stride 0) and outputs are written through their own strides.
+// The CPU backend (backend/cpu) is the reference; a new backend starts from a copy of its header.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace ember {
+
+enum class UnaryOp {
+  Neg, Exp, Log, Sqrt, Rsqrt, Abs, Sign, Relu, Sigmoid, Tanh, Gelu, Softplus, Erf,
+  LeakyRelu,  // a = negative slope
+  Clamp,      // a = min, b = max (use +-inf for none)
+  PowScalar,  // a = exponent
+  AddScalar,  // x + a
+  MulScalar,  // x * a
+  RSubScalar, // a - x
+};
+
+enum class BinaryOp {
+  Add,  // a + alpha*b, alpha = param
+  Sub,  // a - alpha*b
+  Mul, Div, Pow, Maximum, Minimum,
+  Eq, Ne, Lt, Le, Gt, Ge,  // output dtype bool
+  // Gradients of activations, so each activation's math sits in one kernel file:
+  ReluBackward,       // (grad, x): x > 0 ? grad : 0
+  LeakyReluBackward,  // (grad, x): x > 0 ? grad : param*grad
+  GeluBackward,       // (grad, x): grad * d/dx gelu(x)
+  SigmoidBackward,    // (grad, y): grad * y * (1 - y)
+  TanhBackward,       // (grad, y): grad * (1 - y*y)
+  SoftplusBackward,   // (grad, x): grad * sigmoid(x)
+};
+
+enum class ReduceOp { Sum, Prod, Max, Min };
+
+struct UnaryParams {
+  double a = 0, b = 0;
+};
+
+struct Conv2dParams {
+  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1;
+  int64_t groups = 1;
+};
+
+struct Pool2dParams {
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+  int64_t dilation_h = 1, dilation_w = 1;
+  bool count_include_pad = true;  // avg pooling only
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual void* allocate(size_t nbytes) = 0;
+  virtual void deallocate(void* ptr, size_t nbytes) = 0;
+
+  // dst = src converted to dst's dtype; src has dst's shape (possibly through stride-0 dims).
+  virtual void copy(const Tensor& dst, const Tensor& src) = 0;
+  virtual void fill(const Tensor& dst, double value) = 0;
+
+  // Elementwise, all operands of out's shape. Compute dtype = out's dtype (inputs match it),
+  // except comparisons, whose inputs share a dtype and whose output is bool.
+  virtual void unary(UnaryOp op, const Tensor& out, const Tensor& in, UnaryParams p) = 0;
+  virtual void binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b,
+                      double param) = 0;
+  // out = cond ? a : b (cond bool).
+  virtual void where(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor& b) = 0;
+  // out = out + value * a * b (divide: a / b), all of out's shape and dtype.
+  virtual void addcmul(const Tensor& out, const Tensor& a, const Tensor& b, double value,
+                       bool divide) = 0;
+
+  // Reduces `in` over the dims with reduce_mask[d] true into `out` (in's rank, size 1 there).
+  // Floating sums accumulate in double.
+  virtual void reduce(ReduceOp op, const Tensor& out, const Tensor& in,
+                      const std::vector<bool>& reduce_mask) = 0;
+  // Max or min over `dim` with the index of the first extreme (NaN counts as the extreme).
+  // values and indices (int64) have in's rank with size 1 at dim.
+  virtual void arg_reduce(bool is_max, const Tensor& values, const Tensor& indices,
+                          const Tensor& in, int64_t dim) = 0;
+
+  // out[b] = a[b] @ b[b] for 3-D a [B,M,K], b [B,K,N], out [B,M,N] contiguous. a and b may have
+  // either row- or column-major inner matrices (a transpose is folded into the GEMM).
+  virtual void matmul(const Tensor& out, const Tensor& a, const Tensor& b) = 0;
+
+  // Indexing along `dim`; index is int64. gather/scatter_add: index has out's/src's shape.
+  virtual void gather(const Tensor& out, const Tensor& in, int64_t dim, const Tensor& index) = 0;
+  virtual void scatter_add(const Tensor& out, int64_t dim, const Tensor& index,
+                           const Tensor& src) = 0;
+  virtual void index_select(const Tensor& out, const Tensor& in, int64_t dim,
+                            const Tensor& index) = 0;
+  virtual void index_add(const Tensor& out, int64_t dim, const Tensor& index,
+                         const Tensor& src) = 0;
+
+  // Convolution on contiguous NCHW tensors; weight [OC, C/groups, KH, KW]; bias [OC] or undefined.
+  virtual void conv2d(const Tensor& out, const Tensor& input, const Tensor& weight,
+                      const Tensor& bias, const Conv2dParams& p) = 0;
+  virtual void conv2d_backward_input(const Tensor& grad_input, const Tensor& grad_out,
+                                     const Tensor& weight, const Conv2dParams& p) = 0;
+  virtual void conv2d_backward_weight(const Tensor& grad_weight, const Tensor& grad_out,
+                                      const Tensor& input, const Conv2dParams& p) = 0;
+
+  // Pooling on contiguous NCHW tensors. indices (int64) hold h*W + w within each input plane.
+  virtual void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& input,
+                          const Pool2dParams& p) = 0;
+  virtual void max_pool2d_backward(const Tensor& grad_input, const Tensor& grad_out,
+                                   const Tensor& indices) = 0;
+  virtual void avg_pool2d(const Tensor& out, const Tensor& input, const Pool2dParams& p) = 0;
+  virtual void avg_pool2d_backward(const Tensor& grad_input, const Tensor& grad_out,
+                                   const Pool2dParams& p) = 0;
+
+  // Philox streams (see core/random/philox.h) at counter `offset` with key `seed`, element i
+  // drawing from counter offset + i (the 4 words of one counter feed one element).
+  virtual void uniform(const Tensor& out, double lo, double hi, uint64_t seed, uint64_t offset) = 0;
+  virtual void normal(const Tensor& out, double mean, double std, uint64_t seed,
+                      uint64_t offset) = 0;
+  virtual void bernoulli(const Tensor& out, double p, uint64_t seed, uint64_t offset) = 0;
+};
+
+// The backend of a device; throws for a device this build cannot use.
+Backend& backend(Device device);
+inline Backend& backend_of(const Tensor& t) { return backend(t.device()); }
+
+}  // namespace ember

@@ -1,0 +1,131 @@
+// Reductions on the CPU. The input is viewed as [kept..., reduced...]; each output element reduces
+// one run sequentially, so results never depend on the thread count. Floating sums accumulate in
+// double. Reducing leading dims of a contiguous tensor (a bias gradient) streams rows instead.
+#include <cmath>
+#include <limits>
+
+#include "core/backend/cpu/cpu_backend.h"
+#include "core/backend/cpu/strided_loop.h"
+
+namespace ember::cpu {
+
+namespace {
+
+template <class T>
+using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+
+template <class T>
+struct Reducer {
+  ReduceOp op;
+  Acc<T> init() const {
+    switch (op) {
+      case ReduceOp::Sum: return 0;
+      case ReduceOp::Prod: return 1;
+      case ReduceOp::Max: return std::numeric_limits<Acc<T>>::lowest();
+      case ReduceOp::Min: return std::numeric_limits<Acc<T>>::max();
+    }
+    return 0;
+  }
+  // NaN propagates through max/min as PyTorch does.
+  Acc<T> step(Acc<T> acc, T x) const {
+    Acc<T> v = static_cast<Acc<T>>(x);
+    switch (op) {
+      case ReduceOp::Sum: return acc + v;
+      case ReduceOp::Prod: return acc * v;
+      case ReduceOp::Max: return (v > acc || v != v) && acc == acc ? v : acc;
+      case ReduceOp::Min: return (v < acc || v != v) && acc == acc ? v : acc;
+    }
+    return acc;
+  }
+};
+
+// Kept dims first, reduced dims last: the order in which each output reads its run.
+Tensor kept_then_reduced(const Tensor& in, const std::vector<bool>& mask) {
+  Shape sizes, strides;
+  for (int pass = 0; pass < 2; ++pass)
+    for (int64_t d = 0; d < in.dim(); ++d)
+      if (mask[d] == (pass == 1)) {
+        sizes.push_back(in.size(d));
+        strides.push_back(in.stride(d));
+      }
+  return Tensor::make(in.storage(), sizes, strides, in.storage_offset(), in.dtype());
+}
+
+template <class T>
+void reduce_typed(ReduceOp op, const Tensor& out, const Tensor& in, const std::vector<bool>& mask) {
+  Reducer<T> r{op};
+  int64_t kept = out.numel(), len = kept == 0 ? 0 : in.numel() / std::max<int64_t>(kept, 1);
+  T* o = static_cast<T*>(out.data());  // out is contiguous (allocated by the ops layer)
+  // Fast path: contiguous input reduced over its leading dims -> accumulate whole rows.
+  int64_t lead = 0;
+  while (lead < in.dim() && mask[lead]) ++lead;
+  bool leading_only = lead > 0;
+  for (int64_t d = lead; d < in.dim(); ++d) leading_only = leading_only && !mask[d];
+  if (leading_only && in.is_contiguous() && kept > 1) {
+    const T* x = static_cast<const T*>(in.data());
+    parallel_for(0, kept, 1024, [&](int64_t lo, int64_t hi) {
+      std::vector<Acc<T>> acc(hi - lo, r.init());
+      for (int64_t row = 0; row < len; ++row) {
+        const T* xr = x + row * kept;
+        for (int64_t j = lo; j < hi; ++j) acc[j - lo] = r.step(acc[j - lo], xr[j]);
+      }
+      for (int64_t j = lo; j < hi; ++j) o[j] = static_cast<T>(acc[j - lo]);
+    });
+    return;
+  }
+  Tensor src = kept_then_reduced(in, mask);
+  if (!src.is_contiguous()) src = src.contiguous();
+  const T* x = static_cast<const T*>(src.data());
+  parallel_for(0, kept, std::max<int64_t>(1, 16384 / std::max<int64_t>(len, 1)),
+               [&](int64_t lo, int64_t hi) {
+                 for (int64_t j = lo; j < hi; ++j) {
+                   Acc<T> acc = r.init();
+                   const T* run = x + j * len;
+                   for (int64_t i = 0; i < len; ++i) acc = r.step(acc, run[i]);
+                   o[j] = static_cast<T>(acc);
+                 }
+               });
+}
+
+}  // namespace
+
+void CpuBackend::reduce(ReduceOp op, const Tensor& out, const Tensor& in,
+                        const std::vector<bool>& reduce_mask) {
+  visit_compute(in.dtype(), "reduce", [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_same_v<T, bool>) {
+      throw ValueError("reduce: bool tensors must be converted to an integer dtype first");
+    } else {
+      reduce_typed<T>(op, out, in, reduce_mask);
+    }
+  });
+}
+
+void CpuBackend::arg_reduce(bool is_max, const Tensor& values, const Tensor& indices,
+                            const Tensor& in, int64_t dim) {
+  std::vector<bool> mask(in.dim(), false);
+  mask[dim] = true;
+  Tensor src = kept_then_reduced(in, mask).contiguous();
+  int64_t len = in.size(dim), kept = values.numel();
+  visit_compute(in.dtype(), "max/min", [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = static_cast<const T*>(src.data());
+    T* v = static_cast<T*>(values.data());
+    int64_t* ix = static_cast<int64_t*>(indices.data());
+    parallel_for(0, kept, 256, [&](int64_t lo, int64_t hi) {
+      for (int64_t j = lo; j < hi; ++j) {
+        const T* run = x + j * len;
+        int64_t best = 0;
+        for (int64_t i = 1; i < len; ++i) {
+          T cur = run[best];
+          if (cur != cur) break;  // NaN is the extreme
+          if (run[i] != run[i] || (is_max ? run[i] > cur : run[i] < cur)) best = i;
+        }
+        v[j] = run[best];
+        ix[j] = best;
+      }
+    });
+  });
+}
+
+}  // namespace ember::cpu

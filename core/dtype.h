@@ -1,0 +1,91 @@
+// Element types and the conversions between every pair of them.
+//
+// float16 and bfloat16 are stored as 16-bit patterns (Half, BFloat16) and convert to and from float
+// with round-to-nearest-even, as PyTorch does. Compute kernels work on float32, float64 and the
+// integer types; float16/bfloat16/bool are storage types that convert on the way in and out.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <ostream>
+#include <string>
+
+namespace ember {
+
+enum class DType : uint8_t { Float32, Float64, Float16, BFloat16, Int64, Int32, Int16, Int8, UInt8, Bool };
+
+constexpr DType kFloat32 = DType::Float32;
+constexpr DType kFloat64 = DType::Float64;
+constexpr DType kFloat16 = DType::Float16;
+constexpr DType kBFloat16 = DType::BFloat16;
+constexpr DType kInt64 = DType::Int64;
+constexpr DType kInt32 = DType::Int32;
+constexpr DType kInt16 = DType::Int16;
+constexpr DType kInt8 = DType::Int8;
+constexpr DType kUInt8 = DType::UInt8;
+constexpr DType kBool = DType::Bool;
+constexpr int kNumDTypes = 10;
+
+size_t element_size(DType t);
+// PyTorch's spelling without the "torch." prefix: "float32", "int64", "bool", ...
+const char* dtype_name(DType t);
+// Parses "float32", "float", "torch.float32", "half", "long", ... Throws ValueError on anything else.
+DType parse_dtype(const std::string& name);
+bool is_floating(DType t);
+bool is_integral(DType t);  // integers, bool excluded
+// The dtype PyTorch's type promotion gives a binary op on tensors of these dtypes.
+DType promote_types(DType a, DType b);
+std::ostream& operator<<(std::ostream& os, DType t);
+
+// IEEE-754 binary16 bit pattern.
+struct Half {
+  uint16_t bits = 0;
+  Half() = default;
+  explicit Half(float f);
+  operator float() const;
+};
+
+// The top 16 bits of a float32, rounded to nearest even.
+struct BFloat16 {
+  uint16_t bits = 0;
+  BFloat16() = default;
+  explicit BFloat16(float f);
+  operator float() const;
+};
+
+// Converts n elements of `from` at src into `to` at dst (both contiguous). NaN -> bool is true,
+// float -> int truncates toward zero as C++ (and PyTorch) do for in-range values.
+void convert_elements(const void* src, DType from, void* dst, DType to, int64_t n);
+
+// Calls f(T{}) with T the C++ type stored for `t` (float, double, Half, BFloat16, int64_t, ...,
+// bool).
+template <class F>
+decltype(auto) visit_dtype(DType t, F&& f) {
+  switch (t) {
+    case DType::Float32: return f(float{});
+    case DType::Float64: return f(double{});
+    case DType::Float16: return f(Half{});
+    case DType::BFloat16: return f(BFloat16{});
+    case DType::Int64: return f(int64_t{});
+    case DType::Int32: return f(int32_t{});
+    case DType::Int16: return f(int16_t{});
+    case DType::Int8: return f(int8_t{});
+    case DType::UInt8: return f(uint8_t{});
+    case DType::Bool: return f(bool{});
+  }
+  return f(float{});
+}
+
+template <class T> constexpr DType dtype_of();
+template <> constexpr DType dtype_of<float>() { return kFloat32; }
+template <> constexpr DType dtype_of<double>() { return kFloat64; }
+template <> constexpr DType dtype_of<Half>() { return kFloat16; }
+template <> constexpr DType dtype_of<BFloat16>() { return kBFloat16; }
+template <> constexpr DType dtype_of<int64_t>() { return kInt64; }
+template <> constexpr DType dtype_of<int32_t>() { return kInt32; }
+template <> constexpr DType dtype_of<int16_t>() { return kInt16; }
+template <> constexpr DType dtype_of<int8_t>() { return kInt8; }
+template <> constexpr DType dtype_of<uint8_t>() { return kUInt8; }
+template <> constexpr DType dtype_of<bool>() { return kBool; }
+
+}  // namespace ember

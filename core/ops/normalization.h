@@ -1,0 +1,19 @@
+// Batch and layer normalization, composed from reductions so that gradients come for free.
+#pragma once
+
+#include "core/tensor.h"
+
+namespace ember {
+
+// input [N, C, *]. Training: normalise with the batch's mean and biased variance over every dim
+// but C, and (if running stats are given) update them in place:
+//   running = (1 - momentum) * running + momentum * batch_stat   (unbiased variance).
+// Evaluation: normalise with the running stats. weight/bias [C] may be undefined.
+Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& weight, const Tensor& bias, bool training, double momentum,
+                  double eps);
+// Normalises over the trailing dims `normalized_shape`; weight/bias of that shape or undefined.
+Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight,
+                  const Tensor& bias, double eps = 1e-5);
+
+}  // namespace ember

@@ -1,0 +1,45 @@
+#include "core/storage.h"
+
+#include "core/backend/backend.h"
+#include "core/error.h"
+
+namespace ember {
+
+struct Storage::Impl {
+  void* data = nullptr;
+  size_t nbytes = 0;
+  Device device;
+  std::shared_ptr<void> owner;  // set for borrowed memory
+  bool borrowed = false;
+
+  ~Impl() {
+    if (!borrowed && data) backend(device).deallocate(data, nbytes);
+  }
+};
+
+Storage Storage::allocate(size_t nbytes, Device device) {
+  Storage s;
+  s.impl_ = std::make_shared<Impl>();
+  s.impl_->device = device;
+  s.impl_->data = backend(device).allocate(nbytes);
+  s.impl_->nbytes = nbytes;
+  return s;
+}
+
+Storage Storage::borrow(void* data, size_t nbytes, Device device, std::shared_ptr<void> owner) {
+  Storage s;
+  s.impl_ = std::make_shared<Impl>();
+  s.impl_->data = data;
+  s.impl_->nbytes = nbytes;
+  s.impl_->device = device;
+  s.impl_->owner = std::move(owner);
+  s.impl_->borrowed = true;
+  return s;
+}
+
+void* Storage::data() const { return impl_ ? impl_->data : nullptr; }
+size_t Storage::nbytes() const { return impl_ ? impl_->nbytes : 0; }
+Device Storage::device() const { return impl_ ? impl_->device : kCPU; }
+bool Storage::is_borrowed() const { return impl_ && impl_->borrowed; }
+
+}  // namespace ember

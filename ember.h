@@ -1,0 +1,4 @@
+// ember: everything a user needs.
+#pragma once
+
+#include "core/core.h"
