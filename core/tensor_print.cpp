@@ -86,7 +86,7 @@ void print_dim(std::ostream& os, const Tensor& t, const Formatter& f, bool summa
       if (t.dim() == 1) os << ' ';
       else os << std::string(t.dim() - 1, '\n') << std::string(indent + 1, ' ');
     }
-    if (idx[k] < 0) os << "...";
+    if (idx[k] < 0) os << (t.dim() == 1 ? std::string(f.width > 3 ? f.width - 3 : 0, ' ') + "..." : "...");
     else print_dim(os, t.select(0, idx[k]), f, summarize, indent + 1);
   }
   os << ']';

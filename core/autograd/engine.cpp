@@ -79,6 +79,19 @@ std::vector<Node*> topological_order(Node* root) {
 
 }  // namespace
 
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> pending;
+  for (Edge& e : next)
+    if (e.fn) pending.push_back(std::move(e.fn));
+  while (!pending.empty()) {
+    std::shared_ptr<Node> node = std::move(pending.back());
+    pending.pop_back();
+    if (node.use_count() == 1)  // we hold the last reference: take its children first
+      for (Edge& e : node->next)
+        if (e.fn) pending.push_back(std::move(e.fn));
+  }
+}
+
 Tensor record(const char* name, Tensor output, std::initializer_list<Tensor> inputs, BackwardFn fn) {
   return record_impl(name, std::move(output), inputs, std::move(fn));
 }

@@ -33,6 +33,13 @@ struct Node {
   std::vector<Edge> next;    // one per input of the op
   BackwardFn backward;       // empty once released
   std::weak_ptr<TensorImpl> output;  // the op's output, for retain_grad
+
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  // Frees the chain of nodes this one alone keeps alive iteratively, so that releasing a graph
+  // thousands of ops deep cannot overflow the stack.
+  ~Node();
 };
 
 // Attaches a Node named `name` to `output` if grad mode is on and any of `inputs` requires grad;

@@ -48,7 +48,7 @@ Tensor arange(int64_t start, int64_t end, int64_t step, TensorOptions opts) {
   return tensor(values, opts);
 }
 
-Tensor arange(double start, double end, double step, TensorOptions opts) {
+Tensor arange_floating(double start, double end, double step, TensorOptions opts) {
   EMBER_CHECK_VALUE(step != 0, "arange: step must be nonzero");
   int64_t n = static_cast<int64_t>(std::ceil((end - start) / step));
   EMBER_CHECK_VALUE(n >= 0, "arange: upper bound and step sign are inconsistent (start ", start,

@@ -1,6 +1,7 @@
 // Tensor factories: empty/zeros/ones/full, ranges, eye, random tensors, wrapping existing memory.
 #pragma once
 
+#include <type_traits>
 #include <vector>
 
 #include "core/random/generator.h"
@@ -31,7 +32,11 @@ Tensor scalar_tensor(double value, TensorOptions opts = {});
 // [start, end) by step. The integer form defaults to int64, the floating one to float32.
 Tensor arange(int64_t end, TensorOptions opts = kInt64);
 Tensor arange(int64_t start, int64_t end, int64_t step = 1, TensorOptions opts = kInt64);
-Tensor arange(double start, double end, double step, TensorOptions opts = {});
+Tensor arange_floating(double start, double end, double step, TensorOptions opts = {});
+template <class F, class = std::enable_if_t<std::is_floating_point_v<F>>>
+Tensor arange(F start, F end, F step, TensorOptions opts = {}) {
+  return arange_floating(start, end, step, opts);
+}
 // `steps` evenly spaced values from start to end inclusive.
 Tensor linspace(double start, double end, int64_t steps, TensorOptions opts = {});
 // n x m identity (m = n when m < 0).

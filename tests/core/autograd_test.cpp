@@ -1,0 +1,136 @@
+// Autograd semantics as in PyTorch: leaves and non-leaves, accumulation, retain_graph, no_grad,
+// detach, retain_grad, in-place rules.
+#include <gtest/gtest.h>
+
+#include "ember.h"
+
+using namespace ember;
+
+TEST(Autograd, LeafAndNonLeaf) {
+  Tensor x = tensor({1.0, 2.0, 3.0}).requires_grad_();
+  Tensor y = mul(x, 2.0);
+  EXPECT_TRUE(x.is_leaf());
+  EXPECT_FALSE(y.is_leaf());
+  EXPECT_TRUE(y.requires_grad());
+  EXPECT_EQ(y.grad_fn()->name, "MulBackward1");
+  sum(y).backward();
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{2, 2, 2}));
+  EXPECT_FALSE(y.grad().defined());  // non-leaf grads are not kept by default
+}
+
+TEST(Autograd, GradientsAccumulateAcrossBackwardCalls) {
+  Tensor x = tensor({1.0, -1.0}).requires_grad_();
+  sum(mul(x, x)).backward();
+  sum(mul(x, 3.0)).backward();
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{2 + 3, -2 + 3}));
+}
+
+TEST(Autograd, SharedSubexpressionSumsBothPaths) {
+  Tensor x = tensor({3.0}).requires_grad_();
+  Tensor y = mul(x, x);        // dy/dx = 2x
+  Tensor z = add(y, mul(y, x));  // z = x^2 + x^3, dz/dx = 2x + 3x^2
+  z.backward();
+  EXPECT_FLOAT_EQ(x.grad().item(), 2 * 3 + 3 * 9);
+}
+
+TEST(Autograd, SecondBackwardWithoutRetainGraphThrows) {
+  Tensor x = tensor({1.0, 2.0}).requires_grad_();
+  Tensor y = sum(exp(x));
+  y.backward();
+  try {
+    y.backward();
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("second time"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("retain_graph"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Autograd, RetainGraphAllowsASecondBackward) {
+  Tensor x = tensor({1.0, 2.0}).requires_grad_();
+  Tensor y = sum(mul(x, x));
+  y.backward(Tensor(), true);
+  y.backward();
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{4, 8}));
+}
+
+TEST(Autograd, NoGradGuardStopsRecording) {
+  Tensor x = ones({2}).requires_grad_();
+  {
+    NoGradGuard guard;
+    Tensor y = mul(x, 2.0);
+    EXPECT_FALSE(y.requires_grad());
+    EXPECT_EQ(y.grad_fn(), nullptr);
+    EXPECT_FALSE(is_grad_enabled());
+  }
+  EXPECT_TRUE(is_grad_enabled());
+  EXPECT_TRUE(mul(x, 2.0).requires_grad());
+}
+
+TEST(Autograd, DetachSharesStorageAndCutsHistory) {
+  Tensor x = ones({3}).requires_grad_();
+  Tensor y = mul(x, 2.0);
+  Tensor d = y.detach();
+  EXPECT_FALSE(d.requires_grad());
+  EXPECT_TRUE(d.storage().is_same(y.storage()));
+  Tensor z = sum(mul(d, x));
+  z.backward();
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{2, 2, 2}));  // d is a constant
+}
+
+TEST(Autograd, RetainGradKeepsNonLeafGradient) {
+  Tensor x = tensor({1.0, 2.0}).requires_grad_();
+  Tensor y = mul(x, 3.0);
+  y.retain_grad();
+  sum(mul(y, y)).backward();
+  EXPECT_EQ(y.grad().to_vector<float>(), (std::vector<float>{6, 12}));
+}
+
+TEST(Autograd, ImplicitGradientOnlyForOneElement) {
+  Tensor x = ones({2}).requires_grad_();
+  EXPECT_THROW(mul(x, 2.0).backward(), Error);
+  Tensor y = mul(x, 2.0);
+  y.backward(tensor({1.0, 10.0}));
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{2, 20}));
+}
+
+TEST(Autograd, BackwardOnTensorWithoutGradThrows) {
+  EXPECT_THROW(sum(ones({2})).backward(), Error);
+}
+
+TEST(Autograd, InPlaceOnLeafRequiringGradThrowsUnlessNoGrad) {
+  Tensor w = ones({2}).requires_grad_();
+  EXPECT_THROW(w.add_(1.0), Error);
+  {
+    NoGradGuard guard;
+    w.add_(1.0);
+  }
+  EXPECT_EQ(w.to_vector<float>(), (std::vector<float>{2, 2}));
+}
+
+TEST(Autograd, StoredGradDoesNotAliasOtherGradients) {
+  // add passes the same gradient to both inputs; updating one .grad in place must not touch the other.
+  Tensor a = ones({2}).requires_grad_(), b = ones({2}).requires_grad_();
+  sum(add(a, b)).backward();
+  a.grad().mul_(5.0);
+  EXPECT_EQ(b.grad().to_vector<float>(), (std::vector<float>{1, 1}));
+}
+
+TEST(Autograd, IntegerTensorsCannotRequireGrad) {
+  EXPECT_THROW(arange(3).requires_grad_(), ValueError);
+}
+
+TEST(Autograd, DtypeConversionPassesGradientBack) {
+  Tensor x = tensor({1.0, 2.0}, kFloat64).requires_grad_();
+  sum(mul(x.to(kFloat32), 3.0)).backward();
+  EXPECT_EQ(x.grad().dtype(), kFloat64);
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{3, 3}));
+}
+
+TEST(Autograd, DeepChainDoesNotOverflowTheStack) {
+  Tensor x = tensor({1.0}).requires_grad_();
+  Tensor y = x;
+  for (int i = 0; i < 20000; ++i) y = add(y, 0.0);
+  y.backward();
+  EXPECT_EQ(x.grad().item(), 1.0);
+}

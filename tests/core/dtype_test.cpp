@@ -1,0 +1,99 @@
+// Every dtype converts to every other; float16/bfloat16 round to nearest even as PyTorch.
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include <gtest/gtest.h>
+
+#include "ember.h"
+
+using namespace ember;
+
+namespace {
+float from_bits(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+}  // namespace
+
+TEST(DType, HalfRoundsToNearestEven) {
+  EXPECT_EQ(Half(1.0f).bits, 0x3C00);
+  EXPECT_EQ(Half(-2.0f).bits, 0xC000);
+  EXPECT_EQ(Half(65504.0f).bits, 0x7BFF);   // largest finite
+  EXPECT_EQ(Half(65520.0f).bits, 0x7C00);   // rounds up to inf
+  EXPECT_EQ(Half(65519.0f).bits, 0x7BFF);
+  EXPECT_EQ(Half(5.9604645e-8f).bits, 0x0001);  // smallest subnormal
+  EXPECT_EQ(Half(2.9802322e-8f).bits, 0x0000);  // exactly half of it: ties to even (0)
+  EXPECT_EQ(Half(8.940697e-8f).bits, 0x0002);   // 1.5 ulp: ties to even (2)
+  // 1 + 2^-11 is exactly between 1 and 1 + 2^-10: ties to even (1.0)
+  EXPECT_EQ(Half(1.0f + std::ldexp(1.0f, -11)).bits, 0x3C00);
+  EXPECT_EQ(Half(1.0f + 3 * std::ldexp(1.0f, -11)).bits, 0x3C02);
+  EXPECT_TRUE(std::isnan(static_cast<float>(Half(NAN))));
+  EXPECT_EQ(static_cast<float>(Half(0.333251953125f)), 0.333251953125f);  // exactly representable
+}
+
+TEST(DType, BFloat16RoundsToNearestEven) {
+  EXPECT_EQ(BFloat16(1.0f).bits, 0x3F80);
+  EXPECT_EQ(BFloat16(from_bits(0x3F808000)).bits, 0x3F80);  // tie, even stays
+  EXPECT_EQ(BFloat16(from_bits(0x3F818000)).bits, 0x3F82);  // tie, odd rounds up
+  EXPECT_EQ(BFloat16(from_bits(0x3F808001)).bits, 0x3F81);
+  EXPECT_TRUE(std::isnan(static_cast<float>(BFloat16(NAN))));
+  EXPECT_EQ(static_cast<float>(BFloat16(from_bits(0x7F7F0000))), from_bits(0x7F7F0000));
+}
+
+TEST(DType, EveryPairConverts) {
+  std::vector<double> source{0, 1, 2, 100, 127};
+  for (int from = 0; from < kNumDTypes; ++from) {
+    for (int to = 0; to < kNumDTypes; ++to) {
+      DType a = static_cast<DType>(from), b = static_cast<DType>(to);
+      Tensor t = tensor(source, a).to(b);
+      ASSERT_EQ(t.dtype(), b);
+      std::vector<double> got = t.to_vector<double>();
+      for (size_t i = 0; i < source.size(); ++i) {
+        double want = source[i];
+        if (a == kBool || b == kBool) want = want != 0 ? 1 : 0;
+        EXPECT_EQ(got[i], want) << dtype_name(a) << " -> " << dtype_name(b) << " element " << i;
+      }
+    }
+  }
+}
+
+TEST(DType, NegativeAndFractionalConversions) {
+  EXPECT_EQ(tensor({-1.7, 2.9}).to(kInt64).to_vector<int64_t>(), (std::vector<int64_t>{-1, 2}));
+  EXPECT_EQ(tensor({0.0, -0.5, NAN}).to(kBool).to_vector<bool>(), (std::vector<bool>{false, true, true}));
+  EXPECT_EQ(tensor({1e-50}, kFloat64).to(kBool).item<bool>(), true);
+  EXPECT_EQ(tensor({0.1}, kFloat64).to(kFloat16).item(), static_cast<double>(static_cast<float>(Half(0.1f))));
+}
+
+TEST(DType, PromotionFollowsPyTorch) {
+  EXPECT_EQ(promote_types(kInt64, kFloat32), kFloat32);
+  EXPECT_EQ(promote_types(kFloat16, kBFloat16), kFloat32);
+  EXPECT_EQ(promote_types(kUInt8, kInt8), kInt16);
+  EXPECT_EQ(promote_types(kInt32, kInt64), kInt64);
+  EXPECT_EQ(promote_types(kBool, kInt8), kInt8);
+  EXPECT_EQ(promote_types(kFloat32, kFloat64), kFloat64);
+  EXPECT_EQ(add(arange(3), tensor({0.5f}, kFloat32)).dtype(), kFloat32);
+  EXPECT_EQ(div(arange(4), 2.0).dtype(), kFloat32);  // true division
+  EXPECT_EQ(mul(arange(4), 2.0).dtype(), kInt64);
+  EXPECT_EQ(sum(ones({3}, kBool)).dtype(), kInt64);
+}
+
+TEST(DType, NamesParse) {
+  for (int i = 0; i < kNumDTypes; ++i) {
+    DType t = static_cast<DType>(i);
+    EXPECT_EQ(parse_dtype(dtype_name(t)), t);
+    EXPECT_EQ(parse_dtype(std::string("torch.") + dtype_name(t)), t);
+  }
+  EXPECT_EQ(parse_dtype("long"), kInt64);
+  EXPECT_THROW(parse_dtype("complex64"), ValueError);
+}
+
+TEST(DType, HalfPrecisionArithmeticComputesInFloat) {
+  Tensor a = tensor({1.0, 2.0}, kFloat16), b = tensor({0.5, 0.25}, kFloat16);
+  Tensor c = add(a, b);
+  EXPECT_EQ(c.dtype(), kFloat16);
+  EXPECT_EQ(c.to_vector<float>(), (std::vector<float>{1.5f, 2.25f}));
+  a.mul_(3.0);
+  EXPECT_EQ(a.to_vector<float>(), (std::vector<float>{3.0f, 6.0f}));
+}
