@@ -10,6 +10,8 @@ namespace ember {
 
 namespace {
 std::atomic<int> num_threads{1};
+// Eigen would otherwise default to every core for its GEMMs; ember's default is one thread.
+const bool eigen_threads_set = (Eigen::setNbThreads(1), true);
 }
 
 void set_num_threads(int n) {

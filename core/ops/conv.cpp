@@ -39,11 +39,12 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Siz
   bool has_bias = bias.defined();
   std::vector<Tensor> inputs{input, weight};
   if (has_bias) inputs.push_back(bias);
-  return autograd::record("ConvolutionBackward0", out, inputs, [x, w, p, has_bias](const Tensor& g_in) {
+  bool need_input = input.requires_grad(), need_weight = weight.requires_grad();
+  return autograd::record("ConvolutionBackward0", out, inputs, [=](const Tensor& g_in) {
     Tensor g = g_in.contiguous();
-    Tensor gx = empty_like(x), gw = empty_like(w);
-    backend_of(g).conv2d_backward_input(gx, g, w, p);
-    backend_of(g).conv2d_backward_weight(gw, g, x, p);
+    Tensor gx, gw;  // skipped when not needed: the first layer's input rarely requires grad
+    if (need_input) backend_of(g).conv2d_backward_input(gx = empty_like(x), g, w, p);
+    if (need_weight) backend_of(g).conv2d_backward_weight(gw = empty_like(w), g, x, p);
     std::vector<Tensor> grads{gx, gw};
     if (has_bias) grads.push_back(sum(g, {0, 2, 3}));
     return grads;

@@ -1,20 +1,89 @@
-// CPU memory: 64-byte aligned so that Eigen and vector loads never straddle cache lines.
+// CPU memory: a caching allocator.
+//
+// Training allocates the same activation and gradient sizes every step. Returning those blocks
+// to the OS and faulting fresh pages in again costs far more than the arithmetic on them (here a
+// fresh 12.8 MB buffer costs ~30 ms in page faults, a reused one nothing), so freed blocks are
+// kept in per-size free lists and handed out again. Sizes are rounded (to 64 B below 1 MiB, to
+// 64 KiB above) so that similar requests share blocks; the cache holds at most kMaxCachedBytes,
+// and an allocation that fails empties the cache and tries once more. Blocks are 64-byte aligned.
 #include <cstdlib>
-#include <new>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
 
 #include "core/backend/cpu/cpu_backend.h"
 
 namespace ember::cpu {
 
+namespace {
+
+constexpr size_t kMaxCachedBytes = size_t{2} << 30;
+
+size_t rounded(size_t nbytes) {
+  size_t unit = nbytes < (size_t{1} << 20) ? 64 : (size_t{1} << 16);
+  return (nbytes + unit - 1) / unit * unit;
+}
+
+class BlockCache {
+ public:
+  void* take(size_t size) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = free_.find(size);
+    if (it == free_.end() || it->second.empty()) return nullptr;
+    void* p = it->second.back();
+    it->second.pop_back();
+    cached_ -= size;
+    return p;
+  }
+  // Keeps the block if the cache has room; returns false if the caller must free it.
+  bool give(void* p, size_t size) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cached_ + size > kMaxCachedBytes) return false;
+    free_[size].push_back(p);
+    cached_ += size;
+    return true;
+  }
+  void release_all() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [size, blocks] : free_)
+      for (void* p : blocks) std::free(p);
+    free_.clear();
+    cached_ = 0;
+  }
+  ~BlockCache() { release_all(); }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+  size_t cached_ = 0;
+};
+
+BlockCache& cache() {
+  static BlockCache* instance = new BlockCache();  // never destroyed: storages may outlive statics
+  return *instance;
+}
+
+}  // namespace
+
 void* CpuBackend::allocate(size_t nbytes) {
   if (nbytes == 0) return nullptr;
-  size_t rounded = (nbytes + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded);
-  if (!p)
-    throw Error(str("out of memory: could not allocate ", nbytes, " bytes on the cpu"));
+  size_t size = rounded(nbytes);
+  if (void* p = cache().take(size)) return p;
+  void* p = std::aligned_alloc(64, size);
+  if (!p) {
+    cache().release_all();
+    p = std::aligned_alloc(64, size);
+  }
+  if (!p) throw Error(str("out of memory: could not allocate ", nbytes, " bytes on the cpu"));
   return p;
 }
 
-void CpuBackend::deallocate(void* ptr, size_t) { std::free(ptr); }
+void CpuBackend::deallocate(void* ptr, size_t nbytes) {
+  if (!ptr) return;
+  size_t size = rounded(nbytes);
+  if (!cache().give(ptr, size)) std::free(ptr);
+}
+
+void empty_cache() { cache().release_all(); }
 
 }  // namespace ember::cpu

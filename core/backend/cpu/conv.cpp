@@ -19,6 +19,18 @@ using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <class T>
 using MapMat = Eigen::Map<Mat<T>>;
 
+// A rows x cols scratch matrix from ember's caching allocator (Eigen's own would fault in fresh
+// pages on every call).
+template <class T>
+struct Scratch {
+  Storage storage;
+  MapMat<T> m;
+  Scratch(int64_t rows, int64_t cols)
+      : storage(Storage::allocate(static_cast<size_t>(rows * cols) * sizeof(T))),
+        m(static_cast<T*>(storage.data()), rows, cols) {}
+  T* data() { return m.data(); }
+};
+
 struct Geometry {
   int64_t n, c, h, w, oc, kh, kw, oh, ow, groups;
   int64_t cg() const { return c / groups; }
@@ -111,12 +123,12 @@ template <class T>
 void forward(const Tensor& out, const Tensor& input, const Tensor& weight, const Tensor& bias,
              const Conv2dParams& p) {
   Geometry g = geometry(input, weight, out, p.groups);
-  Mat<T> col(g.patch(), g.cols()), y(g.ocg(), g.cols());
+  Scratch<T> col(g.patch(), g.cols()), y(g.ocg(), g.cols());
   const T* w = static_cast<const T*>(weight.data());
   for (int64_t group = 0; group < g.groups; ++group) {
     im2col(static_cast<const T*>(input.data()), g, p, group, col.data());
     Eigen::Map<const Mat<T>> wg(w + group * g.ocg() * g.patch(), g.ocg(), g.patch());
-    y.noalias() = wg * col;
+    y.m.noalias() = wg * col.m;
     from_gemm_layout(y.data(), g, group, static_cast<T*>(out.data()));
   }
   if (bias.defined()) {
@@ -134,14 +146,14 @@ template <class T>
 void backward_input(const Tensor& grad_input, const Tensor& grad_out, const Tensor& weight,
                     const Conv2dParams& p) {
   Geometry g = geometry(grad_input, weight, grad_out, p.groups);
-  Mat<T> dy(g.ocg(), g.cols()), dcol(g.patch(), g.cols());
+  Scratch<T> dy(g.ocg(), g.cols()), dcol(g.patch(), g.cols());
   T* gi = static_cast<T*>(grad_input.data());
   std::fill(gi, gi + grad_input.numel(), T(0));
   const T* w = static_cast<const T*>(weight.data());
   for (int64_t group = 0; group < g.groups; ++group) {
     to_gemm_layout(static_cast<const T*>(grad_out.data()), g, group, dy.data());
     Eigen::Map<const Mat<T>> wg(w + group * g.ocg() * g.patch(), g.ocg(), g.patch());
-    dcol.noalias() = wg.transpose() * dy;
+    dcol.m.noalias() = wg.transpose() * dy.m;
     col2im(dcol.data(), g, p, group, gi);
   }
 }
@@ -150,13 +162,13 @@ template <class T>
 void backward_weight(const Tensor& grad_weight, const Tensor& grad_out, const Tensor& input,
                      const Conv2dParams& p) {
   Geometry g = geometry(input, grad_weight, grad_out, p.groups);
-  Mat<T> dy(g.ocg(), g.cols()), col(g.patch(), g.cols());
+  Scratch<T> dy(g.ocg(), g.cols()), col(g.patch(), g.cols());
   T* gw = static_cast<T*>(grad_weight.data());
   for (int64_t group = 0; group < g.groups; ++group) {
     to_gemm_layout(static_cast<const T*>(grad_out.data()), g, group, dy.data());
     im2col(static_cast<const T*>(input.data()), g, p, group, col.data());
     MapMat<T> dwg(gw + group * g.ocg() * g.patch(), g.ocg(), g.patch());
-    dwg.noalias() = dy * col.transpose();
+    dwg.noalias() = dy.m * col.m.transpose();
   }
 }
 

@@ -6,6 +6,9 @@
 
 namespace ember::cpu {
 
+// Returns every block the caching allocator holds to the OS.
+void empty_cache();
+
 class CpuBackend final : public Backend {
  public:
   void* allocate(size_t nbytes) override;
