@@ -2,3 +2,5 @@
 #pragma once
 
 #include "core/core.h"
+#include "io/io.h"
+#include "nn/nn.h"

@@ -1,0 +1,7 @@
+// Umbrella header of io: values, datasets and the DataLoader.
+#pragma once
+
+#include "io/data/dataset.h"
+#include "io/data/fashion_mnist.h"
+#include "io/data/idx.h"
+#include "io/value.h"

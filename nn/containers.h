@@ -1,0 +1,45 @@
+// Sequential, ModuleList and ModuleDict: modules that hold other modules.
+#pragma once
+
+#include <initializer_list>
+
+#include "nn/module.h"
+
+namespace ember::nn {
+
+// Chains its children's forward; children are named "0", "1", ... as in PyTorch, so state dict
+// keys match torch.nn.Sequential's ("0.weight", "1.running_mean", ...).
+class Sequential : public Module {
+ public:
+  Sequential() : Module("Sequential") {}
+  Sequential(std::initializer_list<std::shared_ptr<Module>> modules);
+  template <class... Ms>
+  explicit Sequential(std::shared_ptr<Ms>... modules) : Sequential({std::shared_ptr<Module>(modules)...}) {}
+
+  void push_back(std::shared_ptr<Module> module);
+  Tensor forward(const Tensor& x) override;
+  std::shared_ptr<Module> operator[](size_t i) const;
+  size_t size() const { return children().size(); }
+};
+
+// A list of modules, registered as "0", "1", ...; it has no forward of its own.
+class ModuleList : public Module {
+ public:
+  ModuleList() : Module("ModuleList") {}
+  ModuleList(std::initializer_list<std::shared_ptr<Module>> modules);
+  void push_back(std::shared_ptr<Module> module);
+  std::shared_ptr<Module> operator[](size_t i) const;
+  size_t size() const { return children().size(); }
+};
+
+// Modules by name, in insertion order; it has no forward of its own.
+class ModuleDict : public Module {
+ public:
+  ModuleDict() : Module("ModuleDict") {}
+  void insert(const std::string& name, std::shared_ptr<Module> module) { add_child(name, std::move(module)); }
+  std::shared_ptr<Module> operator[](const std::string& name) const { return child(name); }
+  bool contains(const std::string& name) const;
+  size_t size() const { return children().size(); }
+};
+
+}  // namespace ember::nn

@@ -1,0 +1,87 @@
+#include "nn/normalization.h"
+
+#include "core/autograd/grad_mode.h"
+#include "core/ops/factories.h"
+#include "core/ops/normalization.h"
+
+namespace ember::nn {
+
+BatchNorm::BatchNorm(const char* type_name, BatchNormOptions o, int64_t min_dim, int64_t max_dim)
+    : Module(type_name), options(o), min_dim_(min_dim), max_dim_(max_dim) {
+  if (o.affine_) {
+    weight = register_parameter("weight", ones({o.num_features}));
+    bias = register_parameter("bias", zeros({o.num_features}));
+  }
+  if (o.track_running_stats_) {
+    running_mean = register_buffer("running_mean", zeros({o.num_features}));
+    running_var = register_buffer("running_var", ones({o.num_features}));
+    num_batches_tracked = register_buffer("num_batches_tracked", scalar_tensor(0, kInt64));
+  }
+}
+
+void BatchNorm::reset_running_stats() {
+  if (!options.track_running_stats_) return;
+  NoGradGuard no_grad;
+  running_mean.zero_();
+  running_var.fill_(1);
+  num_batches_tracked.zero_();
+}
+
+Tensor BatchNorm::forward(const Tensor& x) {
+  EMBER_CHECK_VALUE(x.dim() >= min_dim_ && x.dim() <= max_dim_, type_name(), ": expected ",
+                    min_dim_ == max_dim_ ? str(min_dim_, "-D") : str(min_dim_, "-D or ", max_dim_, "-D"),
+                    " input, found shape ", x.sizes());
+  EMBER_CHECK_VALUE(x.size(1) == options.num_features, type_name(), ": expected ", options.num_features,
+                    " channels (dim 1), found input of shape ", x.sizes());
+  bool use_batch_stats = is_training() || !options.track_running_stats_;
+  double momentum = options.momentum_;
+  if (is_training() && options.track_running_stats_) {
+    NoGradGuard no_grad;
+    num_batches_tracked.add_(1.0);
+  }
+  bool update = is_training() && options.track_running_stats_;
+  return batch_norm(x, update || !use_batch_stats ? running_mean : Tensor(),
+                    update || !use_batch_stats ? running_var : Tensor(), weight, bias, use_batch_stats, momentum,
+                    options.eps_);
+}
+
+void BatchNorm::upgrade_state_dict(io::Dict& dict, const std::string& prefix, std::optional<int64_t> version) const {
+  // State dicts of version 1 (or without _metadata) predate num_batches_tracked: start it at 0.
+  std::string key = prefix + "num_batches_tracked";
+  if (options.track_running_stats_ && (!version || *version < 2) && !dict.contains(key))
+    dict.insert(key, scalar_tensor(0, kInt64));
+}
+
+nlohmann::json BatchNorm::config() const {
+  return {{"num_features", options.num_features}, {"eps", options.eps_}, {"momentum", options.momentum_},
+          {"affine", options.affine_}, {"track_running_stats", options.track_running_stats_}};
+}
+
+std::string BatchNorm::extra_repr() const {
+  return str(options.num_features, ", eps=", options.eps_, ", momentum=", options.momentum_,
+             ", affine=", options.affine_ ? "True" : "False",
+             ", track_running_stats=", options.track_running_stats_ ? "True" : "False");
+}
+
+LayerNorm::LayerNorm(LayerNormOptions o) : Module("LayerNorm"), options(std::move(o)) {
+  if (options.elementwise_affine_) {
+    weight = register_parameter("weight", ones(options.normalized_shape));
+    bias = register_parameter("bias", zeros(options.normalized_shape));
+  }
+}
+
+Tensor LayerNorm::forward(const Tensor& x) { return layer_norm(x, options.normalized_shape, weight, bias, options.eps_); }
+
+nlohmann::json LayerNorm::config() const {
+  return {{"normalized_shape", options.normalized_shape}, {"eps", options.eps_},
+          {"elementwise_affine", options.elementwise_affine_}};
+}
+
+std::string LayerNorm::extra_repr() const {
+  std::string shape = "(";
+  for (size_t i = 0; i < options.normalized_shape.size(); ++i) shape += (i ? ", " : "") + std::to_string(options.normalized_shape[i]);
+  shape += options.normalized_shape.size() == 1 ? ",)" : ")";
+  return str(shape, ", eps=", options.eps_, ", elementwise_affine=", options.elementwise_affine_ ? "True" : "False");
+}
+
+}  // namespace ember::nn
