@@ -4,3 +4,4 @@
 #include "core/core.h"
 #include "io/io.h"
 #include "nn/nn.h"
+#include "optim/optim.h"

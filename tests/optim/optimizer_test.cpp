@@ -1,0 +1,82 @@
+// Optimizer mechanics: groups, validation, load checks, clipping.
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "ember.h"
+
+using namespace ember;
+
+namespace {
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+}  // namespace
+
+TEST(Optimizer, HyperParametersAreValidated) {
+  Tensor p = zeros({2}).requires_grad_();
+  EXPECT_NE(error_of([&] { optim::SGD({p}, optim::SGDOptions(-1)); }).find("invalid learning rate -1"), std::string::npos);
+  EXPECT_NE(error_of([&] { optim::Adam({p}, optim::AdamOptions().betas(0.9, 1.0)); }).find("beta parameter at index 1"),
+            std::string::npos);
+  EXPECT_THROW(optim::SGD({p}, optim::SGDOptions(0.1).nesterov(true)), ValueError);
+  EXPECT_THROW(optim::Adam({p}, optim::AdamOptions().eps(-1)), ValueError);
+  EXPECT_THROW(optim::SGD(std::vector<Tensor>{}, optim::SGDOptions(0.1)), ValueError);
+  EXPECT_THROW(optim::SGD({p, p}, optim::SGDOptions(0.1)), ValueError);  // one group per parameter
+}
+
+TEST(Optimizer, ParamGroupsHaveTheirOwnOptions) {
+  Tensor a = ones({1}).requires_grad_(), b = ones({1}).requires_grad_();
+  optim::SGD opt({{{a}, {}}, {{b}, [] { io::Dict d; d.insert("lr", 0.5); return d; }()}}, optim::SGDOptions(0.1));
+  a.set_grad(ones({1}));
+  b.set_grad(ones({1}));
+  opt.step();
+  EXPECT_FLOAT_EQ(a.item(), 0.9f);
+  EXPECT_FLOAT_EQ(b.item(), 0.5f);
+  io::Value sd = opt.state_dict();
+  EXPECT_EQ(sd.at("param_groups").at_index(1).at("params").at_index(0).to_int(), 1);
+  EXPECT_EQ(sd.at("param_groups").at_index(0).dict().string_keys().back(), "params");
+  EXPECT_TRUE(sd.at("param_groups").at_index(0).at("momentum").is_int());  // PyTorch's int 0 default
+  opt.zero_grad();
+  EXPECT_FALSE(a.grad().defined());
+}
+
+TEST(Optimizer, LoadStateDictSaysWhatDiffers) {
+  Tensor a = ones({3}).requires_grad_(), b = ones({2}).requires_grad_();
+  optim::Adam opt({a, b});
+  a.set_grad(ones({3}));
+  b.set_grad(ones({2}));
+  opt.step();
+  io::Value sd = opt.state_dict();
+
+  Tensor c = ones({3}).requires_grad_();
+  optim::Adam fewer({c});
+  EXPECT_NE(error_of([&] { fewer.load_state_dict(sd); }).find("param_groups[0] has 2 parameters in the state, 1 in this optimizer"),
+            std::string::npos);
+  Tensor d = ones({3}).requires_grad_(), e = ones({5}).requires_grad_();
+  optim::Adam wrong_shape({d, e});
+  std::string msg = error_of([&] { wrong_shape.load_state_dict(sd); });
+  EXPECT_NE(msg.find("state[1]['exp_avg']: expected shape [5] (the parameter's), found [2]"), std::string::npos) << msg;
+  EXPECT_FALSE(wrong_shape.state_dict().at("state").contains(0));  // a failed load changed nothing
+}
+
+TEST(Clip, GradNormAndValue) {
+  Tensor a = zeros({2}).requires_grad_(), b = zeros({1}).requires_grad_();
+  a.set_grad(tensor({3.0, 0.0}));
+  b.set_grad(tensor({4.0}));
+  double norm = optim::clip_grad_norm_({a, b}, 1.0);
+  EXPECT_NEAR(norm, 5.0, 1e-6);
+  EXPECT_NEAR(a.grad().to_vector<float>()[0], 3.0 / (5.0 + 1e-6), 1e-6);
+  EXPECT_NEAR(b.grad().item(), 4.0 / (5.0 + 1e-6), 1e-6);
+  EXPECT_NEAR(optim::clip_grad_norm_({a, b}, 10.0, INFINITY), 4.0 / (5.0 + 1e-6), 1e-6);
+  a.set_grad(tensor({-3.0, 0.5}));
+  optim::clip_grad_value_({a}, 1.0);
+  EXPECT_EQ(a.grad().to_vector<float>(), (std::vector<float>{-1.0f, 0.5f}));
+  b.set_grad(tensor({NAN}));
+  EXPECT_THROW(optim::clip_grad_norm_({b}, 1.0, 2.0, true), ValueError);
+}
