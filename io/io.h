@@ -4,4 +4,5 @@
 #include "io/data/dataset.h"
 #include "io/data/fashion_mnist.h"
 #include "io/data/idx.h"
+#include "io/serialize.h"
 #include "io/value.h"
