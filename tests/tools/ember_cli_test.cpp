@@ -1,0 +1,108 @@
+// The `ember` command end to end: output, JSON, exit statuses, and bad input.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "ember.h"
+
+using namespace ember;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CliResult {
+  int status;
+  std::string out, err;
+};
+
+CliResult ember_cmd(const std::string& args) {
+  fs::path err_file = fs::temp_directory_path() / ("ember_cli_err_" + std::to_string(::getpid()));
+  std::string cmd = std::string(EMBER_BIN_DIR "/ember ") + args + " 2>" + err_file.string();
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  int raw = pclose(pipe);
+  std::ifstream e(err_file);
+  std::string err((std::istreambuf_iterator<char>(e)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(WIFEXITED(raw)) << "ember " << args << " died from a signal";
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out, err};
+}
+
+fs::path temp(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / ("ember_cli_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir / name;
+}
+
+const std::string kFixtures = EMBER_FIXTURES_DIR "/pytorch-1.13/";
+
+}  // namespace
+
+TEST(EmberCli, InspectShowsSharingAndTotals) {
+  CliResult r = ember_cmd("inspect " + kFixtures + "views_slice.pt");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("torch-zip, 1 storage(s), 40 B of tensor data"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("shares storage 0 with root[0]"), std::string::npos) << r.out;
+}
+
+TEST(EmberCli, InspectJsonWithValues) {
+  CliResult r = ember_cmd("inspect " + kFixtures + "dtypes.pt --json --values");
+  ASSERT_EQ(r.status, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["format"], "torch-zip");
+  EXPECT_EQ(j["object"]["type"], "ordered_dict");
+  for (const auto& item : j["object"]["items"]) {
+    const auto& t = item[1];
+    EXPECT_EQ(t["type"], "tensor");
+    EXPECT_EQ(t["values"].size(), t["shape"][0].get<size_t>()) << item[0];
+    if (t["dtype"] == "bool") EXPECT_TRUE(t["values"][0].is_boolean());
+  }
+  CliResult optim = ember_cmd("inspect " + kFixtures + "optim_adam.pt --json");
+  nlohmann::json o = nlohmann::json::parse(optim.out);
+  EXPECT_TRUE(o["object"]["items"][0][1]["items"][0][0].is_number_integer());  // int keys stay ints
+}
+
+TEST(EmberCli, ConvertRoundTripAndDiff) {
+  fs::path st = temp("model.safetensors"), back = temp("back.pt");
+  CliResult c1 = ember_cmd("convert " + kFixtures + "checkpoint.pt " + st.string());
+  EXPECT_EQ(c1.status, 0) << c1.err;
+  EXPECT_NE(c1.err.find("flattened"), std::string::npos) << c1.err;  // it says so
+  EXPECT_EQ(io::detect_format(st.string()), "safetensors");
+  EXPECT_EQ(ember_cmd("convert " + kFixtures + "model_state_dict.pt " + back.string() + " --to pt").status, 0);
+  CliResult same = ember_cmd("diff " + kFixtures + "model_state_dict.pt " + back.string());
+  EXPECT_EQ(same.status, 0) << same.out;
+  CliResult differ = ember_cmd("diff " + kFixtures + "optim_sgd_momentum.pt " + kFixtures + "optim_adam.pt");
+  EXPECT_EQ(differ.status, 1);
+  EXPECT_NE(differ.out.find("root['param_groups']"), std::string::npos) << differ.out;
+  // --atol tolerates small differences.
+  io::Value a = io::Dict(), b = io::Dict();
+  a["w"] = tensor({1.0, 2.0});
+  b["w"] = tensor({1.0, 2.001});
+  io::save(a, temp("a.pt").string());
+  io::save(b, temp("b.pt").string());
+  EXPECT_EQ(ember_cmd("diff " + temp("a.pt").string() + " " + temp("b.pt").string()).status, 1);
+  EXPECT_EQ(ember_cmd("diff " + temp("a.pt").string() + " " + temp("b.pt").string() + " --atol 0.01").status, 0);
+}
+
+TEST(EmberCli, BadInputExitsTwoWithOneLine) {
+  std::ifstream in(kFixtures + "checkpoint.pt", std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (size_t len : {size_t{0}, size_t{3}, size_t{100}, bytes.size() / 2, bytes.size() - 30}) {
+    fs::path p = temp("cut.pt");
+    std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(len));
+    CliResult r = ember_cmd("inspect " + p.string());
+    EXPECT_EQ(r.status, 2) << len;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find("cut.pt"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(ember_cmd("inspect /nonexistent.pt").status, 2);
+  EXPECT_EQ(ember_cmd("inspect " + kFixtures + "torchscript_module.pt").status, 2);
+  EXPECT_EQ(ember_cmd("frobnicate").status, 2);
+  EXPECT_EQ(ember_cmd("diff onlyone.pt").status, 2);
+}
