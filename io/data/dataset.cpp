@@ -18,6 +18,10 @@ Batch TensorDataset::get_batch(const std::vector<int64_t>& indices) const {
   return {index_select(inputs_, 0, idx), index_select(targets_, 0, idx)};
 }
 
+Subset::Subset(std::shared_ptr<const Dataset> base, int64_t n) : base_(std::move(base)), n_(n) {
+  EMBER_CHECK_VALUE(base_ && n >= 0 && n <= base_->size(), "Subset: expected 0 <= n <= ", base_ ? base_->size() : 0, ", found ", n);
+}
+
 DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options)
     : dataset_(std::move(dataset)), options_(options) {
   EMBER_CHECK_VALUE(dataset_ != nullptr, "DataLoader: dataset is null");

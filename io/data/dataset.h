@@ -37,6 +37,18 @@ class TensorDataset : public Dataset {
   Tensor inputs_, targets_;
 };
 
+// The first n examples of another dataset.
+class Subset : public Dataset {
+ public:
+  Subset(std::shared_ptr<const Dataset> base, int64_t n);
+  int64_t size() const override { return n_; }
+  Batch get_batch(const std::vector<int64_t>& indices) const override { return base_->get_batch(indices); }
+
+ private:
+  std::shared_ptr<const Dataset> base_;
+  int64_t n_;
+};
+
 struct DataLoaderOptions {
   int64_t batch_size_ = 1;
   bool shuffle_ = false;
