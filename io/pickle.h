@@ -86,11 +86,15 @@ class Unpickler {
   Unpickler(const uint8_t* data, size_t size, std::string where, PersistentLoad persistent_load,
             UnpicklerLimits limits = {});
   // Runs from `offset` to STOP; returns the result. next_offset() is the byte after STOP.
+  // A failed load empties every container it built: a hostile pickle can build reference cycles
+  // (l.append(l)), which would otherwise leak.
   Item load(size_t offset = 0);
   size_t next_offset() const { return pos_; }
 
  private:
   [[noreturn]] void fail(const std::string& what) const;
+  Item run();
+  void break_cycles();
   uint8_t byte();
   const uint8_t* take(size_t n, const char* what);
   std::string line(const char* what);

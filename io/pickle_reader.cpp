@@ -171,6 +171,24 @@ Item Unpickler::load(size_t offset) {
   stack_.clear();
   marks_.clear();
   memo_.clear();
+  try {
+    Item result = run();
+    memo_.clear();
+    return result;
+  } catch (...) {
+    break_cycles();
+    throw;
+  }
+}
+
+void Unpickler::break_cycles() {
+  for (Item& item : stack_) release(item.value);
+  for (auto& [k, item] : memo_) release(item.value);
+  stack_.clear();
+  memo_.clear();
+}
+
+Item Unpickler::run() {
   auto failf = [this](const std::string& what) { fail(what); };
   for (;;) {
     op_at_ = pos_;

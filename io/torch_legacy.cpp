@@ -82,7 +82,12 @@ Value load_torch_legacy(std::shared_ptr<ByteSource> source, const LoadOptions& o
   EMBER_CHECK_VALUE(keys.value.list().size() == storages.size(), file, ": ", storages.size(), " storages are referenced but ",
                     keys.value.list().size(), " have data");
   EMBER_CHECK_VALUE(object.kind == Item::Kind::Value, file, ": the pickled object is not a value ember can represent");
-  check_value_shape(object.value, file);
+  try {
+    check_value_shape(object.value, file);
+  } catch (...) {
+    release(object.value);
+    throw;
+  }
   return object.value;
 }
 

@@ -192,6 +192,12 @@ Value load_torch_zip(std::shared_ptr<ByteSource> source, const LoadOptions& opti
   Unpickler unpickler(reinterpret_cast<const uint8_t*>(pickle.data()), pickle.size(), file + ": " + pkl->name, persistent_load);
   Item result = unpickler.load();
   EMBER_CHECK_VALUE(result.kind == Item::Kind::Value, file, ": the pickled object is not a value ember can represent");
+  try {
+    check_value_shape(result.value, file);
+  } catch (...) {
+    release(result.value);
+    throw;
+  }
   if (verify) {  // every record's CRC, also those nothing referenced (.format_version, stray storages)
     std::unordered_set<std::string> checked{pkl->name};
     if (version) checked.insert(version->name);
@@ -202,7 +208,6 @@ Value load_torch_zip(std::shared_ptr<ByteSource> source, const LoadOptions& opti
         zip.read(e, bytes.data(), true);
       }
   }
-  check_value_shape(result.value, file);
   return result.value;
 }
 

@@ -150,10 +150,37 @@ bool Dict::erase(const Key& key) {
   return true;
 }
 
+void Dict::clear() {
+  items_.clear();
+  index_.clear();
+  attributes = nullptr;
+}
+
 std::vector<std::string> Dict::string_keys() const {
   std::vector<std::string> keys;
   for (const auto& [k, v] : items_) keys.push_back(k.is_string() ? k.str() : std::to_string(k.to_int()));
   return keys;
+}
+
+void release(Value& root) {
+  std::vector<Value> pending{root};
+  root = Value();
+  while (!pending.empty()) {
+    Value v = std::move(pending.back());
+    pending.pop_back();
+    if (v.is_list()) {
+      for (Value& x : v.list()) pending.push_back(std::move(x));
+      v.list().clear();
+    } else if (v.is_tuple()) {
+      for (Value& x : v.tuple()) pending.push_back(std::move(x));
+      v.tuple().clear();
+    } else if (v.is_dict()) {
+      for (auto& [k, x] : v.dict()) pending.push_back(std::move(x));
+      if (v.dict().attributes)
+        for (auto& [k, x] : *v.dict().attributes) pending.push_back(std::move(x));
+      v.dict().clear();
+    }
+  }
 }
 
 std::string summary(const Value& v) {

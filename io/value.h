@@ -132,6 +132,7 @@ class Dict {
   // Sets key to value (replacing in place, keeping the position, if present).
   void insert(const Key& key, Value value);
   bool erase(const Key& key);
+  void clear();
   std::vector<Item>::iterator begin() { return items_.begin(); }
   std::vector<Item>::iterator end() { return items_.end(); }
   std::vector<Item>::const_iterator begin() const { return items_.begin(); }
@@ -147,6 +148,10 @@ class Dict {
   std::vector<Item> items_;
   std::unordered_map<std::string, size_t> index_;
 };
+
+// Empties every container reachable from `value` and resets it: breaks the reference cycles a
+// rejected (hostile) pickle may have built, which shared ownership would otherwise leak.
+void release(Value& value);
 
 // A readable one-line summary for errors and debugging: {'a': Tensor[float32, [2, 3]], 'b': 1}.
 std::string summary(const Value& v);

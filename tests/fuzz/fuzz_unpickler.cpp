@@ -16,7 +16,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       return i;
     });
     Item result = u.load();
-    if (result.kind == Item::Kind::Value) check_value_shape(result.value, "fuzz");
+    if (result.kind == Item::Kind::Value) {
+      try {
+        check_value_shape(result.value, "fuzz");
+      } catch (...) {
+        release(result.value);
+        throw;
+      }
+    }
   } catch (const ember::Error&) {
   }
   return 0;
