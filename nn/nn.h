@@ -7,6 +7,7 @@
 #include "nn/layers.h"
 #include "nn/linear.h"
 #include "nn/loss.h"
+#include "nn/model_file.h"
 #include "nn/module.h"
 #include "nn/normalization.h"
 #include "nn/registry.h"

@@ -1,4 +1,6 @@
 // The registry rebuilds a model from its description; outputs match after loading the weights.
+#include <filesystem>
+
 #include <gtest/gtest.h>
 
 #include "ember.h"
@@ -41,4 +43,23 @@ TEST(Registry, UserTypesCanBeRegistered) {
   EXPECT_TRUE(nn::is_registered("Scaled"));
   auto m = nn::build({{"type", "Scaled"}, {"config", {{"slope", 0.25}}}});
   EXPECT_EQ(m->forward(tensor({-4.0})).item(), -1.0);
+}
+
+TEST(ModelFile, SaveModelLoadModelGivesIdenticalOutputs) {
+  manual_seed(4);
+  auto model = std::make_shared<nn::Sequential>(
+      std::make_shared<nn::Conv2d>(nn::Conv2dOptions(1, 3, 3).padding(1).stride(2)), std::make_shared<nn::BatchNorm2d>(3),
+      std::make_shared<nn::LeakyReLU>(0.1), std::make_shared<nn::AdaptiveAvgPool2d>(Size2(2, 2)), std::make_shared<nn::Flatten>(),
+      std::make_shared<nn::Linear>(12, 4), std::make_shared<nn::LayerNorm>(nn::LayerNormOptions({4})));
+  model->forward(rand({4, 1, 8, 8}));  // move the running stats
+  std::string path = (std::filesystem::temp_directory_path() / ("ember_model_" + std::to_string(::getpid()) + ".pt")).string();
+  nn::save_model(*model, path);
+  std::shared_ptr<nn::Module> back = nn::load_model(path);
+  model->eval();
+  back->eval();
+  Tensor x = rand({2, 1, 8, 8});
+  EXPECT_TRUE(equal(back->forward(x), model->forward(x)));
+  EXPECT_EQ(back->repr(), model->repr());
+  io::save(model->state_dict(), path);  // a plain state dict is not a model file: a clear error
+  EXPECT_THROW(nn::load_model(path), ValueError);
 }
