@@ -106,3 +106,24 @@ TEST(EmberCli, BadInputExitsTwoWithOneLine) {
   EXPECT_EQ(ember_cmd("frobnicate").status, 2);
   EXPECT_EQ(ember_cmd("diff onlyone.pt").status, 2);
 }
+
+TEST(EmberCli, PlotDrawsEveryRun) {
+  fs::path a = temp("run_a"), b = temp("run_b");
+  fs::create_directories(a);
+  fs::create_directories(b);
+  for (const fs::path& d : {a, b}) {
+    std::ofstream m(d / "metrics.jsonl");
+    for (int s = 1; s <= 5; ++s) m << "{\"kind\":\"train\",\"step\":" << s * 10 << ",\"epoch\":1,\"loss\":" << 1.0 / s << ",\"accuracy\":" << 0.1 * s << "}\n";
+    m << "{\"kind\":\"eval\",\"step\":50,\"epoch\":1,\"test_loss\":0.3,\"test_accuracy\":0.8}\n";
+  }
+  fs::path svg = temp("curves.svg");
+  CliResult r = ember_cmd("plot " + a.string() + " " + b.string() + " -o " + svg.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::ifstream in(svg);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.rfind("<svg", 0), 0u);
+  size_t lines = 0;
+  for (size_t at = text.find("<polyline"); at != std::string::npos; at = text.find("<polyline", at + 1)) ++lines;
+  EXPECT_EQ(lines, 4u);  // loss and accuracy of both runs
+  EXPECT_EQ(ember_cmd("plot /nonexistent -o " + svg.string()).status, 2);
+}

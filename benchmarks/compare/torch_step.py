@@ -1,0 +1,49 @@
+#!/usr/bin/python3
+"""PyTorch's side of benchmarks/compare: the same models, Adam, batches and timing as ember_step,
+plus torch.save / torch.load of model + optimizer state. Prints one JSON line.
+
+  torch_step.py MODEL THREADS BATCH_FILE STEPS
+"""
+import json
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+name, threads, batch_file, steps = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+n = steps + 5
+raw = np.fromfile(batch_file, dtype=np.uint8)
+images = torch.from_numpy(raw[: n * 128 * 784 * 4].view(np.float32).copy()).reshape(n, 128, 1, 28, 28)
+labels = torch.from_numpy(raw[n * 128 * 784 * 4:].view(np.int64).copy()).reshape(n, 128)
+if name == "mlp":
+    model = nn.Sequential(nn.Linear(784, 512), nn.BatchNorm1d(512), nn.ReLU(), nn.Dropout(0.2), nn.Linear(512, 256),
+                          nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 10))
+else:
+    model = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Dropout(0.25), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+times, losses = [], []
+for i in range(n):
+    x = images[i].reshape(128, 784) if name == "mlp" else images[i]
+    t = time.perf_counter()
+    loss = nn.functional.cross_entropy(model(x), labels[i])
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    if i >= 5:
+        times.append((time.perf_counter() - t) * 1e3)
+    losses.append(loss.item())
+state = {"model_state_dict": model.state_dict(), "optimizer_state_dict": opt.state_dict()}
+saves, loads = [], []
+for _ in range(5):
+    t = time.perf_counter(); torch.save(state, "/tmp/torch_compare_ckpt.pt"); saves.append((time.perf_counter() - t) * 1e3)
+    t = time.perf_counter(); torch.load("/tmp/torch_compare_ckpt.pt"); loads.append((time.perf_counter() - t) * 1e3)
+print(json.dumps({"framework": "pytorch", "model": name, "threads": threads, "step_ms": statistics.median(times),
+                  "save_ms": statistics.median(saves), "load_ms": statistics.median(loads),
+                  "first_loss": losses[0], "last_loss": losses[-1]}))
