@@ -17,26 +17,28 @@ io::Value doubles(const std::vector<double>& v) {
 }  // namespace
 
 // ---- OneCycleLR ----
+namespace {
+// Validates the options and records initial_lr, max_lr and min_lr in each group before the base
+// class reads initial_lr (PyTorch does this before calling its base constructor too).
+Optimizer& prepare_one_cycle(Optimizer& o, const OneCycleOptions& options, int64_t last_epoch) {
+  EMBER_CHECK_VALUE(options.total_steps > 0, "OneCycleLR: expected a positive total_steps, found ", options.total_steps);
+  EMBER_CHECK_VALUE(options.pct_start_ >= 0 && options.pct_start_ <= 1, "OneCycleLR: pct_start must be in [0, 1], found ",
+                    options.pct_start_);
+  EMBER_CHECK_VALUE(options.anneal_strategy_ == "cos" || options.anneal_strategy_ == "linear",
+                    "OneCycleLR: anneal_strategy must be 'cos' or 'linear', found '", options.anneal_strategy_, "'");
+  if (last_epoch == -1)
+    for (ParamGroup& g : o.param_groups()) {
+      double initial = options.max_lr / options.div_factor_;
+      g.options.insert("initial_lr", initial);
+      g.options.insert("max_lr", options.max_lr);
+      g.options.insert("min_lr", initial / options.final_div_factor_);
+    }
+  return o;
+}
+}  // namespace
+
 OneCycleLR::OneCycleLR(Optimizer& o, OneCycleOptions options, int64_t last_epoch)
-    : LRScheduler((
-          [&]() -> Optimizer& {
-            // Set initial_lr, max_lr and min_lr (and the momentum bounds) before the base reads them.
-            EMBER_CHECK_VALUE(options.total_steps > 0, "OneCycleLR: expected a positive total_steps, found ", options.total_steps);
-            EMBER_CHECK_VALUE(options.pct_start_ >= 0 && options.pct_start_ <= 1, "OneCycleLR: pct_start must be in [0, 1], found ",
-                              options.pct_start_);
-            EMBER_CHECK_VALUE(options.anneal_strategy_ == "cos" || options.anneal_strategy_ == "linear",
-                              "OneCycleLR: anneal_strategy must be 'cos' or 'linear', found '", options.anneal_strategy_, "'");
-            if (last_epoch == -1)
-              for (ParamGroup& g : o.param_groups()) {
-                double initial = options.max_lr / options.div_factor_;
-                g.options.insert("initial_lr", initial);
-                g.options.insert("max_lr", options.max_lr);
-                g.options.insert("min_lr", initial / options.final_div_factor_);
-              }
-            return o;
-          })(),
-          last_epoch),
-      options_(std::move(options)) {
+    : LRScheduler(prepare_one_cycle(o, options, last_epoch), last_epoch), options_(std::move(options)) {
   double total = static_cast<double>(options_.total_steps), pct = options_.pct_start_;
   if (options_.three_phase_)
     phases_ = {{pct * total - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"},

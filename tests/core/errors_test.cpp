@@ -2,19 +2,11 @@
 #include <gtest/gtest.h>
 
 #include "ember.h"
+#include "support/error_of.h"
 
 using namespace ember;
 
 namespace {
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 void expect_mentions(const std::string& message, std::initializer_list<const char*> parts) {
   for (const char* p : parts) EXPECT_NE(message.find(p), std::string::npos) << "'" << p << "' not in: " << message;
 }

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "ember.h"
+#include "support/error_of.h"
 #include "io/data/dataset.h"
 #include "io/data/fashion_mnist.h"
 #include "io/data/idx.h"
@@ -37,15 +38,6 @@ std::vector<uint8_t> idx_header(std::vector<uint32_t> dims) {
   return h;
 }
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 
 }  // namespace
 

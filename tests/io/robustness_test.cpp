@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "ember.h"
+#include "support/error_of.h"
 #include "io/pickle.h"
 #include "io/zip.h"
 
@@ -25,15 +26,6 @@ fs::path temp_dir() {
   return dir;
 }
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 
 // A torch zip archive holding a hand-written data.pkl and the given storage records.
 std::vector<uint8_t> archive(const std::vector<uint8_t>& pickle, const std::vector<std::pair<std::string, std::vector<uint8_t>>>& records = {}) {

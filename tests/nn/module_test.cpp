@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "ember.h"
+#include "support/error_of.h"
 
 using namespace ember;
 
@@ -16,15 +17,6 @@ std::shared_ptr<nn::Sequential> fixture_model() {
                                           std::make_shared<nn::Linear>(8, 3));
 }
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 
 class Custom : public nn::Module {
  public:

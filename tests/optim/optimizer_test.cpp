@@ -4,19 +4,11 @@
 #include <gtest/gtest.h>
 
 #include "ember.h"
+#include "support/error_of.h"
 
 using namespace ember;
 
 namespace {
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 }  // namespace
 
 TEST(Optimizer, HyperParametersAreValidated) {

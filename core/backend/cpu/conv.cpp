@@ -8,6 +8,7 @@
 #include <Eigen/Core>
 
 #include "core/backend/cpu/cpu_backend.h"
+#include "core/backend/cpu/strided_loop.h"
 #include "core/threads.h"
 
 namespace ember::cpu {
@@ -172,30 +173,24 @@ void backward_weight(const Tensor& grad_weight, const Tensor& grad_out, const Te
   }
 }
 
-template <class F>
-void float_only(DType t, const char* op, F f) {
-  if (t == kFloat32) return f(float{});
-  if (t == kFloat64) return f(double{});
-  throw ValueError(str(op, ": expected a float32 or float64 tensor, found ", t));
-}
 
 }  // namespace
 
 void CpuBackend::conv2d(const Tensor& out, const Tensor& input, const Tensor& weight,
                         const Tensor& bias, const Conv2dParams& p) {
-  float_only(out.dtype(), "conv2d", [&](auto tag) { forward<decltype(tag)>(out, input, weight, bias, p); });
+  visit_float(out.dtype(), "conv2d", [&](auto tag) { forward<decltype(tag)>(out, input, weight, bias, p); });
 }
 
 void CpuBackend::conv2d_backward_input(const Tensor& grad_input, const Tensor& grad_out,
                                        const Tensor& weight, const Conv2dParams& p) {
-  float_only(grad_input.dtype(), "conv2d backward", [&](auto tag) {
+  visit_float(grad_input.dtype(), "conv2d backward", [&](auto tag) {
     backward_input<decltype(tag)>(grad_input, grad_out, weight, p);
   });
 }
 
 void CpuBackend::conv2d_backward_weight(const Tensor& grad_weight, const Tensor& grad_out,
                                         const Tensor& input, const Conv2dParams& p) {
-  float_only(grad_weight.dtype(), "conv2d backward", [&](auto tag) {
+  visit_float(grad_weight.dtype(), "conv2d backward", [&](auto tag) {
     backward_weight<decltype(tag)>(grad_weight, grad_out, input, p);
   });
 }

@@ -3,18 +3,13 @@
 #include <limits>
 
 #include "core/backend/cpu/cpu_backend.h"
+#include "core/backend/cpu/strided_loop.h"
 #include "core/threads.h"
 
 namespace ember::cpu {
 
 namespace {
 
-template <class F>
-void float_only(DType t, const char* op, F f) {
-  if (t == kFloat32) return f(float{});
-  if (t == kFloat64) return f(double{});
-  throw ValueError(str(op, ": expected a float32 or float64 tensor, found ", t));
-}
 
 struct Planes {
   int64_t count, h, w, oh, ow;
@@ -40,7 +35,7 @@ Window window(const Pool2dParams& p, const Planes& g, int64_t y, int64_t x) {
 
 void CpuBackend::max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& input,
                             const Pool2dParams& p) {
-  float_only(input.dtype(), "max_pool2d", [&](auto tag) {
+  visit_float(input.dtype(), "max_pool2d", [&](auto tag) {
     using T = decltype(tag);
     Planes g = planes(input, out);
     const T* in = static_cast<const T*>(input.data());
@@ -77,7 +72,7 @@ void CpuBackend::max_pool2d(const Tensor& out, const Tensor& indices, const Tens
 
 void CpuBackend::max_pool2d_backward(const Tensor& grad_input, const Tensor& grad_out,
                                      const Tensor& indices) {
-  float_only(grad_input.dtype(), "max_pool2d backward", [&](auto tag) {
+  visit_float(grad_input.dtype(), "max_pool2d backward", [&](auto tag) {
     using T = decltype(tag);
     Planes g = planes(grad_input, grad_out);
     T* gi = static_cast<T*>(grad_input.data());
@@ -97,7 +92,7 @@ void CpuBackend::max_pool2d_backward(const Tensor& grad_input, const Tensor& gra
 }
 
 void CpuBackend::avg_pool2d(const Tensor& out, const Tensor& input, const Pool2dParams& p) {
-  float_only(input.dtype(), "avg_pool2d", [&](auto tag) {
+  visit_float(input.dtype(), "avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
     Planes g = planes(input, out);
     const T* in = static_cast<const T*>(input.data());
@@ -119,7 +114,7 @@ void CpuBackend::avg_pool2d(const Tensor& out, const Tensor& input, const Pool2d
 
 void CpuBackend::avg_pool2d_backward(const Tensor& grad_input, const Tensor& grad_out,
                                      const Pool2dParams& p) {
-  float_only(grad_input.dtype(), "avg_pool2d backward", [&](auto tag) {
+  visit_float(grad_input.dtype(), "avg_pool2d backward", [&](auto tag) {
     using T = decltype(tag);
     Planes g = planes(grad_input, grad_out);
     T* gi = static_cast<T*>(grad_input.data());

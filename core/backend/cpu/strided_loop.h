@@ -94,4 +94,12 @@ decltype(auto) visit_compute(DType t, const char* what, F&& f) {
   }
 }
 
+// Calls f(float{}) or f(double{}); throws naming `op` for any other dtype.
+template <class F>
+void visit_float(DType t, const char* op, F&& f) {
+  if (t == kFloat32) return f(float{});
+  if (t == kFloat64) return f(double{});
+  throw ValueError(str(op, ": expected a float32 or float64 tensor, found ", t));
+}
+
 }  // namespace ember::cpu
