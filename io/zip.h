@@ -42,7 +42,9 @@ class ZipReader {
 };
 
 // Writes STORED records whose payloads start at multiples of 64 (an "FB" padding extra, as
-// PyTorch's writer does), then the central directory with zip64 records.
+// PyTorch's writer does), then the central directory with zip64 records. Records of 1 MiB and more
+// get their CRC-32 computed on a second thread while they are written, followed by a data
+// descriptor.
 class ZipWriter {
  public:
   explicit ZipWriter(ByteSink& sink) : sink_(sink) {}

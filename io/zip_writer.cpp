@@ -1,4 +1,5 @@
 #include <cstring>
+#include <future>
 
 #include "core/error.h"
 #include "io/zip.h"
@@ -23,14 +24,21 @@ constexpr uint64_t kMax32 = 0xFFFFFFFF;
 
 void ZipWriter::add(const std::string& name, const void* data, uint64_t size) {
   uint64_t offset = sink_.position();
-  uint32_t crc = crc32_of(data, size);
+  // Large records: the CRC is computed on another thread while the bytes are written, and follows
+  // them in a data descriptor (as PyTorch's own writer does); readers take it from the central
+  // directory. Small records carry it in the local header.
+  bool overlap = size >= (uint64_t{1} << 20);
+  std::future<uint32_t> pending;
+  uint32_t crc = 0;
+  if (overlap) pending = std::async(std::launch::async, [data, size] { return crc32_of(data, size); });
+  else crc = crc32_of(data, size);
   bool big = size >= kMax32;
   std::vector<uint8_t> h;
   put32(h, 0x04034b50);
-  put16(h, big ? 45 : 20);  // version needed
-  put16(h, 0x0800);         // UTF-8 names
-  put16(h, 0);              // STORED
-  put32(h, 0);              // time, date
+  put16(h, big ? 45 : 20);            // version needed
+  put16(h, overlap ? 0x0808 : 0x0800);  // UTF-8 names; bit 3: CRC in a data descriptor
+  put16(h, 0);                        // STORED
+  put32(h, 0);                        // time, date
   put32(h, crc);
   put32(h, big ? static_cast<uint32_t>(kMax32) : static_cast<uint32_t>(size));
   put32(h, big ? static_cast<uint32_t>(kMax32) : static_cast<uint32_t>(size));
@@ -50,6 +58,20 @@ void ZipWriter::add(const std::string& name, const void* data, uint64_t size) {
   h.insert(h.end(), pad, 'Z');
   sink_.write(h.data(), h.size());
   sink_.write(data, size);
+  if (overlap) {
+    crc = pending.get();
+    std::vector<uint8_t> descriptor;
+    put32(descriptor, 0x08074b50);
+    put32(descriptor, crc);
+    if (big) {
+      put64(descriptor, size);
+      put64(descriptor, size);
+    } else {
+      put32(descriptor, static_cast<uint32_t>(size));
+      put32(descriptor, static_cast<uint32_t>(size));
+    }
+    sink_.write(descriptor.data(), descriptor.size());
+  }
   written_.push_back({name, offset, size, crc});
 }
 
