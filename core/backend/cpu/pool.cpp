@@ -41,6 +41,30 @@ void CpuBackend::max_pool2d(const Tensor& out, const Tensor& indices, const Tens
     const T* in = static_cast<const T*>(input.data());
     T* o = static_cast<T*>(out.data());
     int64_t* ix = static_cast<int64_t*>(indices.data());
+    bool two_by_two = p.kernel_h == 2 && p.kernel_w == 2 && p.stride_h == 2 && p.stride_w == 2 && p.pad_h == 0 &&
+                      p.pad_w == 0 && p.dilation_h == 1 && p.dilation_w == 1 && g.oh * 2 <= g.h && g.ow * 2 <= g.w;
+    if (two_by_two) {  // the common case: four candidates, no bounds checks (first maximum wins, NaN wins)
+      parallel_for(0, g.count, 4, [&](int64_t lo, int64_t hi) {
+        for (int64_t pl = lo; pl < hi; ++pl) {
+          const T* plane = in + pl * g.h * g.w;
+          T* op = o + pl * g.oh * g.ow;
+          int64_t* ipl = ix + pl * g.oh * g.ow;
+          for (int64_t y = 0; y < g.oh; ++y)
+            for (int64_t x = 0; x < g.ow; ++x) {
+              int64_t at[4] = {2 * y * g.w + 2 * x, 2 * y * g.w + 2 * x + 1, (2 * y + 1) * g.w + 2 * x, (2 * y + 1) * g.w + 2 * x + 1};
+              int64_t best = at[0];
+              for (int k = 1; k < 4; ++k) {
+                T v = plane[at[k]], cur = plane[best];
+                if (cur != cur) break;
+                if (v > cur || v != v) best = at[k];
+              }
+              op[y * g.ow + x] = plane[best];
+              ipl[y * g.ow + x] = best;
+            }
+        }
+      });
+      return;
+    }
     parallel_for(0, g.count, 4, [&](int64_t lo, int64_t hi) {
       for (int64_t pl = lo; pl < hi; ++pl) {
         const T* plane = in + pl * g.h * g.w;

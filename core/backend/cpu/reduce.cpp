@@ -73,6 +73,30 @@ void reduce_typed(ReduceOp op, const Tensor& out, const Tensor& in, const std::v
     });
     return;
   }
+  // Fast path: contiguous input whose kept dims form one block between reduced ones, seen as
+  // [outer, kept, inner] (BatchNorm statistics over N, H, W of NCHW): no reordering copy.
+  int64_t first_kept = 0, last_kept = in.dim() - 1;
+  while (first_kept < in.dim() && mask[first_kept]) ++first_kept;
+  while (last_kept >= 0 && mask[last_kept]) --last_kept;
+  bool one_block = first_kept <= last_kept;
+  for (int64_t d = first_kept; d <= last_kept && one_block; ++d) one_block = !mask[d];
+  if (one_block && in.is_contiguous() && kept > 1) {
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < first_kept; ++d) outer *= in.size(d);
+    for (int64_t d = last_kept + 1; d < in.dim(); ++d) inner *= in.size(d);
+    const T* x = static_cast<const T*>(in.data());
+    parallel_for(0, kept, std::max<int64_t>(1, 16384 / std::max<int64_t>(outer * inner, 1)), [&](int64_t lo, int64_t hi) {
+      for (int64_t k = lo; k < hi; ++k) {
+        Acc<T> acc = r.init();
+        for (int64_t b = 0; b < outer; ++b) {
+          const T* run = x + (b * kept + k) * inner;
+          for (int64_t i = 0; i < inner; ++i) acc = r.step(acc, run[i]);
+        }
+        o[k] = static_cast<T>(acc);
+      }
+    });
+    return;
+  }
   Tensor src = kept_then_reduced(in, mask);
   if (!src.is_contiguous()) src = src.contiguous();
   const T* x = static_cast<const T*>(src.data());
