@@ -252,12 +252,7 @@ std::optional<LoadedCheckpoint> CheckpointManager::latest() {
   wait();
   std::vector<CheckpointInfo> by_newest = list();
   std::reverse(by_newest.begin(), by_newest.end());
-  auto found = first_loadable(by_newest);
-  if (found) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    write_index();
-  }
-  return found;
+  return first_loadable(by_newest);  // rewrites the index itself when it moved a file aside
 }
 
 std::optional<LoadedCheckpoint> CheckpointManager::best() {

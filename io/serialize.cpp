@@ -7,6 +7,7 @@
 #include "io/file.h"
 #include "io/safetensors.h"
 #include "io/torch_format.h"
+#include "io/zip.h"
 
 namespace ember::io {
 
@@ -66,7 +67,7 @@ Value load_source(std::shared_ptr<ByteSource> src, const LoadOptions& options) {
   if (src->size() < 8)
     throw ValueError(str(src->name(), ": ", src->size(), " bytes is too small for any checkpoint format ",
                          "(as safetensors: HeaderTooSmall; a torch.save zip starts with PK\\3\\4)"));
-  if (src->size() >= 8) {  // explain the most likely intents
+  {  // a safetensors file whose header length is broken: let its reader say what is wrong
     uint8_t head[8];
     src->read(0, head, 8, "the file header");
     uint64_t n = 0;
@@ -132,15 +133,7 @@ Value load_bytes(std::vector<uint8_t> bytes, const LoadOptions& options) {
 std::string detect_format(const std::string& path) {
   auto src = open_file(path);
   switch (detect(*src)) {
-    case Detected::Zip: {
-      try {
-        load_torch_zip(src, LoadOptions().map_location(kCPU).verify_crc(false));
-        return "torch-zip";
-      } catch (const ValueError& e) {
-        std::string what = e.what();
-        return what.find("TorchScript") != std::string::npos ? "torchscript" : "torch-zip";
-      }
-    }
+    case Detected::Zip: return is_torchscript_archive(ZipReader(src)) ? "torchscript" : "torch-zip";
     case Detected::Legacy: return "torch-legacy";
     case Detected::Safetensors: return "safetensors";
     default: return "unknown";

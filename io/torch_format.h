@@ -15,6 +15,11 @@ void save_torch(const Value& value, ByteSink& sink, const std::string& prefix);
 Value load_torch_zip(std::shared_ptr<ByteSource> source, const LoadOptions& options);
 Value load_torch_legacy(std::shared_ptr<ByteSource> source, const LoadOptions& options);
 
+class ZipReader;
+// True for a torch.jit.save archive (constants.pkl, bytecode.pkl or code/ records under the
+// archive's folder): decided from the zip directory alone, reading no record.
+bool is_torchscript_archive(const ZipReader& zip);
+
 // Throws unless the value is a finite tree no deeper than 1000 levels (pickles can build cycles
 // and exponentially shared DAGs; nothing downstream should have to walk those).
 void check_value_shape(const Value& value, const std::string& where);

@@ -116,6 +116,16 @@ void check_value_shape(const Value& root, const std::string& where) {
   }
 }
 
+bool is_torchscript_archive(const ZipReader& zip) {
+  if (zip.entries().empty()) return false;
+  const std::string& first = zip.entries()[0].name;
+  std::string prefix = first.substr(0, first.find('/') + 1);
+  for (const ZipEntry& e : zip.entries())
+    if (e.name == prefix + "constants.pkl" || e.name == prefix + "bytecode.pkl" || e.name.rfind(prefix + "code/", 0) == 0)
+      return true;
+  return false;
+}
+
 Value load_torch_zip(std::shared_ptr<ByteSource> source, const LoadOptions& options) {
   ZipReader zip(source);
   const std::string file = source->name();
@@ -127,9 +137,7 @@ Value load_torch_zip(std::shared_ptr<ByteSource> source, const LoadOptions& opti
   bool verify = options.should_verify_crc();
   for (const ZipEntry& e : zip.entries())
     EMBER_CHECK_VALUE(e.name.rfind(prefix, 0) == 0, file, ": record '", e.name, "' is outside the archive folder '", prefix, "'");
-  bool has_code = false;
-  for (const ZipEntry& e : zip.entries()) has_code = has_code || e.name.rfind(prefix + "code/", 0) == 0;
-  if (zip.find(prefix + "constants.pkl") || zip.find(prefix + "bytecode.pkl") || has_code)
+  if (is_torchscript_archive(zip))
     throw ValueError(str(file, ": this is a TorchScript archive (torch.jit.save); load it with torch.jit.load or ",
                          "LibTorch, or re-export it with torch.save(model.state_dict())"));
   const ZipEntry* pkl = zip.find(prefix + "data.pkl");
