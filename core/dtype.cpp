@@ -123,21 +123,6 @@ DType promote_types(DType a, DType b) {
   return element_size(a) > element_size(b) ? a : b;
 }
 
-namespace {
-template <class To, class From>
-To convert_one(From v) {
-  if constexpr (std::is_same_v<From, Half> || std::is_same_v<From, BFloat16>) {
-    return convert_one<To>(static_cast<float>(v));
-  } else if constexpr (std::is_same_v<To, bool>) {
-    return static_cast<double>(v) != 0.0;  // NaN != 0 too, as PyTorch
-  } else if constexpr (std::is_same_v<To, Half> || std::is_same_v<To, BFloat16>) {
-    return To(static_cast<float>(v));
-  } else {
-    return static_cast<To>(v);
-  }
-}
-}  // namespace
-
 void convert_elements(const void* src, DType from, void* dst, DType to, int64_t n) {
   if (from == to) {
     std::memcpy(dst, src, static_cast<size_t>(n) * element_size(from));
@@ -149,7 +134,7 @@ void convert_elements(const void* src, DType from, void* dst, DType to, int64_t 
       using To = decltype(to_tag);
       const From* s = static_cast<const From*>(src);
       To* d = static_cast<To*>(dst);
-      for (int64_t i = 0; i < n; ++i) d[i] = convert_one<To>(s[i]);
+      for (int64_t i = 0; i < n; ++i) d[i] = convert_value<To>(s[i]);
     });
   });
 }

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ostream>
 #include <string>
+#include <type_traits>
 
 namespace ember {
 
@@ -52,6 +53,21 @@ struct BFloat16 {
   explicit BFloat16(float f);
   operator float() const;
 };
+
+// One value converted between element types, with the rules of convert_elements; for kernels that
+// know both types at compile time.
+template <class To, class From>
+To convert_value(From v) {
+  if constexpr (std::is_same_v<From, Half> || std::is_same_v<From, BFloat16>) {
+    return convert_value<To>(static_cast<float>(v));
+  } else if constexpr (std::is_same_v<To, bool>) {
+    return static_cast<double>(v) != 0.0;  // NaN != 0 too, as PyTorch
+  } else if constexpr (std::is_same_v<To, Half> || std::is_same_v<To, BFloat16>) {
+    return To(static_cast<float>(v));
+  } else {
+    return static_cast<To>(v);
+  }
+}
 
 // Converts n elements of `from` at src into `to` at dst (both contiguous). NaN -> bool is true,
 // float -> int truncates toward zero as C++ (and PyTorch) do for in-range values.

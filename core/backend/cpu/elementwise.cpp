@@ -175,15 +175,7 @@ void CpuBackend::copy(const Tensor& dst, const Tensor& src) {
     visit_dtype(src.dtype(), [&](auto src_tag) {
       using D = decltype(dst_tag);
       using S = decltype(src_tag);
-      if constexpr (std::is_same_v<D, S>) {
-        map1<D, S>(dst, src, [](S x) { return x; });
-      } else {
-        map1<D, S>(dst, src, [](S x) {
-          D d;
-          convert_elements(&x, dtype_of<S>(), &d, dtype_of<D>(), 1);
-          return d;
-        });
-      }
+      map1<D, S>(dst, src, [](S x) { return convert_value<D>(x); });
     });
   });
 }

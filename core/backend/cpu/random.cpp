@@ -17,11 +17,7 @@ void generate(const Tensor& out, uint64_t seed, uint64_t offset, F f) {
     T* o = static_cast<T*>(out.data());
     parallel_for(0, out.numel(), 8192, [&](int64_t lo, int64_t hi) {
       for (int64_t i = lo; i < hi; ++i) {
-        double v = f(philox::block(offset + static_cast<uint64_t>(i), seed));
-        if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>)
-          o[i] = static_cast<T>(v);  // the common case, without the generic conversion
-        else
-          convert_elements(&v, kFloat64, &o[i], dtype_of<T>(), 1);
+        o[i] = convert_value<T>(f(philox::block(offset + static_cast<uint64_t>(i), seed)));
       }
     });
   });
