@@ -75,6 +75,7 @@ class AtomicFile : public ByteSink {
 
  private:
   void flush();
+  void start_writeback(uint64_t offset, uint64_t n);
   [[noreturn]] void fail(const std::string& what, int err);
   std::string path_, temp_;
   int fd_ = -1;
