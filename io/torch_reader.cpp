@@ -159,6 +159,7 @@ Value load_torch_zip(std::shared_ptr<ByteSource> source, const LoadOptions& opti
   std::string pickle = zip.read_string(*pkl, verify);
 
   std::unordered_map<std::string, std::shared_ptr<StorageRef>> loaded;
+  BackgroundReads reads(zip);  // declared after `loaded`: waits for its work before storages go
   auto persistent_load = [&](const std::vector<Item>& pid_items) {
     Pid pid = parse_pid(pid_items, file + ": " + pkl->name);
     Item item;
@@ -183,12 +184,17 @@ Value load_torch_zip(std::shared_ptr<ByteSource> source, const LoadOptions& opti
     if (options.mmap_ && !big_endian && device.is_cpu() && e->data_offset % elsize == 0)
       borrowed = zip.source().borrow(e->data_offset, e->size, keepalive);
     if (borrowed) {
-      if (verify) zip.verify(*e, borrowed);
+      if (verify) reads.verify(*e, borrowed);
       ref->storage = Storage::borrow(const_cast<uint8_t*>(borrowed), e->size, kCPU, keepalive);
     } else {
       Storage host = Storage::allocate(e->size, kCPU);
-      zip.read(*e, host.data(), verify);
-      if (big_endian && elsize > 1) byteswap(host.data(), elsize, static_cast<uint64_t>(pid.numel));
+      // Plain CPU storages are filled in the background; byte swaps and device copies need the bytes now.
+      if (big_endian || !device.is_cpu()) {
+        zip.read(*e, host.data(), verify);
+        if (big_endian && elsize > 1) byteswap(host.data(), elsize, static_cast<uint64_t>(pid.numel));
+      } else {
+        reads.read(*e, host.data(), verify);
+      }
       ref->storage = host;
       if (!device.is_cpu())
         ref->storage = Tensor::make(host, {pid.numel}, {1}, 0, pid.dtype).to(device).storage();
@@ -202,6 +208,7 @@ Value load_torch_zip(std::shared_ptr<ByteSource> source, const LoadOptions& opti
   EMBER_CHECK_VALUE(result.kind == Item::Kind::Value, file, ": the pickled object is not a value ember can represent");
   try {
     check_value_shape(result.value, file);
+    reads.finish();
   } catch (...) {
     release(result.value);
     throw;

@@ -7,10 +7,13 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "io/crc32.h"
 #include "io/file.h"
 
 namespace ember::io {
@@ -41,6 +44,30 @@ class ZipReader {
   std::vector<ZipEntry> entries_;
 };
 
+// Reads records and checks their CRCs on worker threads while the caller goes on (unpickling,
+// allocating the next storages). Fresh memory is faulted in and checksummed on several cores at
+// once, so a verified load costs about max(read, checksum) / threads instead of their sum.
+// Records under 1 MiB are handled at once; beyond a few in flight the caller waits for the oldest.
+// finish() waits for all and throws the first failure; the destructor waits too, so `dst` and the
+// bytes being checked must outlive this object.
+class BackgroundReads {
+ public:
+  explicit BackgroundReads(const ZipReader& zip);
+  ~BackgroundReads();
+  BackgroundReads(const BackgroundReads&) = delete;
+  BackgroundReads& operator=(const BackgroundReads&) = delete;
+  void read(const ZipEntry& entry, void* dst, bool verify_crc);
+  void verify(const ZipEntry& entry, const void* data);  // bytes already in memory (mmap)
+  void finish();
+
+ private:
+  template <class F>
+  void run(uint64_t bytes, F task);
+  const ZipReader& zip_;
+  std::deque<std::future<void>> pending_;
+  size_t max_pending_;
+};
+
 // Writes STORED records whose payloads start at multiples of 64 (an "FB" padding extra, as
 // PyTorch's writer does), then the central directory with zip64 records. Records of 1 MiB and more
 // get their CRC-32 computed on a second thread while they are written, followed by a data
@@ -60,7 +87,5 @@ class ZipWriter {
   ByteSink& sink_;
   std::vector<Written> written_;
 };
-
-uint32_t crc32_of(const void* data, uint64_t n, uint32_t crc = 0);
 
 }  // namespace ember::io

@@ -1,5 +1,3 @@
-#include <zlib.h>
-
 #include <cstring>
 #include <unordered_set>
 
@@ -7,18 +5,6 @@
 #include "io/zip.h"
 
 namespace ember::io {
-
-uint32_t crc32_of(const void* data, uint64_t n, uint32_t crc) {
-  const Bytef* p = static_cast<const Bytef*>(data);
-  uLong c = crc;
-  while (n > 0) {  // zlib takes 32-bit lengths
-    uInt chunk = static_cast<uInt>(std::min<uint64_t>(n, 1u << 30));
-    c = ::crc32(c, p, chunk);
-    p += chunk;
-    n -= chunk;
-  }
-  return static_cast<uint32_t>(c);
-}
 
 namespace {
 
