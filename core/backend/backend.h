@@ -114,6 +114,20 @@ class Backend {
   virtual void avg_pool2d_backward(const Tensor& grad_input, const Tensor& grad_out,
                                    const Pool2dParams& p) = 0;
 
+  // Batch normalization on contiguous [N, C, S] tensors (the dims after C flattened into S),
+  // per channel; mean, var, invstd, weight, bias are [C] of the input's dtype.
+  // stats: the batch's mean and biased variance.
+  virtual void batch_norm_stats(const Tensor& mean, const Tensor& var, const Tensor& input) = 0;
+  // out = (input - mean) * invstd * weight + bias; weight and bias may be undefined (1 and 0).
+  virtual void batch_norm_apply(const Tensor& out, const Tensor& input, const Tensor& mean,
+                                const Tensor& invstd, const Tensor& weight, const Tensor& bias) = 0;
+  // The gradients of apply for grad_out. training: mean and invstd are this batch's statistics,
+  // so grad_input includes their dependence on the input. Undefined outputs are not computed.
+  virtual void batch_norm_backward(const Tensor& grad_input, const Tensor& grad_weight,
+                                   const Tensor& grad_bias, const Tensor& grad_out,
+                                   const Tensor& input, const Tensor& mean, const Tensor& invstd,
+                                   const Tensor& weight, bool training) = 0;
+
   // Philox streams (see core/random/philox.h) at counter `offset` with key `seed`, element i
   // drawing from counter offset + i (the 4 words of one counter feed one element).
   virtual void uniform(const Tensor& out, double lo, double hi, uint64_t seed, uint64_t offset) = 0;

@@ -1,4 +1,5 @@
-// Batch and layer normalization, composed from reductions so that gradients come for free.
+// Batch normalization (a fused kernel with its own backward) and layer normalization (composed
+// from reductions, so its gradient comes from theirs).
 #pragma once
 
 #include "core/tensor.h"

@@ -133,6 +133,34 @@ TEST_F(Gradcheck, Normalization) {
   check([](const Inputs& x) { return batch_norm(x[0], Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5); },
         {input({5, 3})});
   check([](const Inputs& x) { return layer_norm(x[0], {4}, x[1], x[2]); }, {input({3, 4}), input({4}), input({4})});
+  // Planes of 25 (and 40) values exercise the fused kernel's 16-lane sums as well as their tails.
+  check([](const Inputs& x) { return batch_norm(x[0], Tensor(), Tensor(), x[1], x[2], true, 0.1, 1e-5); },
+        {input({3, 2, 5, 5}), input({2}), input({2})});
+  check([](const Inputs& x) { return batch_norm(x[0], Tensor(), Tensor(), x[1], Tensor(), true, 0.1, 1e-5); },
+        {input({2, 3, 40}), input({3})});
+  // Evaluation mode: running statistics are constants.
+  Tensor rm = randn({3}, TensorOptions(kFloat64)), rv = add(rand({3}, TensorOptions(kFloat64)), 0.5);
+  check([&](const Inputs& x) { return batch_norm(x[0], rm, rv, x[1], x[2], false, 0.1, 1e-5); },
+        {input({4, 3, 17}), input({3}), input({3})});
+  // A non-contiguous input.
+  check([](const Inputs& x) { return batch_norm(x[0].transpose(0, 2), Tensor(), Tensor(), x[1], x[2], true, 0.1, 1e-5); },
+        {input({5, 3, 4}), input({3}), input({3})});
+}
+
+TEST_F(Gradcheck, BatchNormKeepsPrecisionForLargeMeans) {
+  // Values 1000 +- 1 in float32: centred arithmetic gives statistics and outputs close to the
+  // float64 result; expanding (x - mean)^2 or x * scale + shift would lose most digits.
+  Generator g(5);
+  Tensor x64 = add(randn({64, 4, 9}, TensorOptions(kFloat64), &g), 1000.0);
+  Tensor x32 = x64.to(kFloat32).requires_grad_(true);
+  Tensor x64r = x32.detach().to(kFloat64).requires_grad_(true);
+  Tensor y32 = batch_norm(x32, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5);
+  Tensor y64 = batch_norm(x64r, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5);
+  EXPECT_LT(max(abs(sub(y32.to(kFloat64), y64))).item<double>(), 1e-3);
+  Tensor dy = randn({64, 4, 9}, TensorOptions(kFloat64), &g);
+  sum(mul(y32, dy.to(kFloat32))).backward();
+  sum(mul(y64, dy)).backward();
+  EXPECT_LT(max(abs(sub(x32.grad().to(kFloat64), x64r.grad()))).item<double>(), 1e-3);
 }
 
 TEST_F(Gradcheck, DetectsAWrongGradient) {

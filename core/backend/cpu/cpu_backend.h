@@ -44,6 +44,12 @@ class CpuBackend final : public Backend {
   void conv2d_backward_weight(const Tensor& grad_weight, const Tensor& grad_out,
                               const Tensor& input, const Conv2dParams& p) override;
 
+  void batch_norm_stats(const Tensor& mean, const Tensor& var, const Tensor& input) override;
+  void batch_norm_apply(const Tensor& out, const Tensor& input, const Tensor& mean, const Tensor& invstd,
+                        const Tensor& weight, const Tensor& bias) override;
+  void batch_norm_backward(const Tensor& grad_input, const Tensor& grad_weight, const Tensor& grad_bias,
+                           const Tensor& grad_out, const Tensor& input, const Tensor& mean, const Tensor& invstd,
+                           const Tensor& weight, bool training) override;
   void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& input,
                   const Pool2dParams& p) override;
   void max_pool2d_backward(const Tensor& grad_input, const Tensor& grad_out,
