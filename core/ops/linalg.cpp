@@ -6,6 +6,7 @@
 #include "core/ops/copy.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/factories.h"
+#include "core/ops/reduce.h"
 
 namespace ember {
 
@@ -88,8 +89,29 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   EMBER_CHECK_VALUE(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: input of shape ", x.sizes(),
                     " does not match weight of shape ", weight.sizes(), " (expected last dim ",
                     weight.size(1), ")");
-  Tensor out = matmul(x, weight.t());
-  return bias.defined() ? add(out, bias) : out;
+  // One GEMM against the transposed weight (folded into the kernel, no copy), and a backward of
+  // its own: going through matmul(x, weight.t()) would hand the weight a transposed gradient
+  // that accumulating into .grad then has to copy.
+  Tensor x2 = x.dim() == 2 ? x : x.reshape({-1, weight.size(1)});
+  Shape out_shape(x.sizes().begin(), x.sizes().end() - 1);
+  out_shape.push_back(weight.size(0));
+  Tensor out = bmm_kernel(x2.detach().unsqueeze(0), weight.detach().t().unsqueeze(0)).squeeze(0);
+  if (bias.defined()) {
+    check_same_device(out, bias, "linear");
+    if (bias.dtype() == out.dtype()) out.add_(bias.detach());
+    else out = add(out, bias.detach());
+  }
+  out = out.reshape(out_shape);
+  std::vector<Tensor> inputs{x, weight};
+  if (bias.defined()) inputs.push_back(bias);
+  bool need_input = x.requires_grad(), need_weight = weight.requires_grad(), has_bias = bias.defined();
+  return record("AddmmBackward0", out, inputs,
+                [x2 = x2.detach(), w = weight.detach(), x_shape = x.sizes(), need_input, need_weight, has_bias](const Tensor& g) {
+                  Tensor g2 = g.reshape({-1, w.size(0)});
+                  Grads grads{need_input ? mm(g2, w).reshape(x_shape) : Tensor(), need_weight ? mm(g2.t(), x2) : Tensor()};
+                  if (has_bias) grads.push_back(sum(g2, {0}));
+                  return grads;
+                });
 }
 
 }  // namespace ember
