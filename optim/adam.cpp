@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/backend/backend.h"
 #include "core/ops/arithmetic.h"
 #include "core/ops/factories.h"
 #include "core/ops/math.h"
@@ -78,27 +79,38 @@ void Adam::update(const ParamGroup& g, Tensor& param, io::Dict& state) {
   Tensor step_t = state.at("step").to_tensor();
   Tensor exp_avg = state.at("exp_avg").to_tensor(), exp_avg_sq = state.at("exp_avg_sq").to_tensor();
 
-  Tensor grad = g.flag("maximize") ? neg(param.grad()) : param.grad();
   step_t.add_(1.0);
+  double step = step_t.item();
+  AdamStep s;
+  s.lr = lr, s.beta1 = beta1, s.beta2 = beta2, s.eps = eps, s.weight_decay = weight_decay;
+  s.decoupled_weight_decay = decoupled_weight_decay_, s.amsgrad = amsgrad, s.maximize = g.flag("maximize");
+  s.step_size = lr / (1 - std::pow(beta1, step));
+  s.bias_correction2_sqrt = std::sqrt(1 - std::pow(beta2, step));
+  if (amsgrad && !state.contains("max_exp_avg_sq")) state.insert("max_exp_avg_sq", zeros_like(param));
+  Tensor max_sq = amsgrad ? state.at("max_exp_avg_sq").to_tensor() : Tensor();
+  Tensor grad = param.grad();
+  bool fusable = param.is_contiguous() && grad.is_contiguous() && exp_avg.is_contiguous() && exp_avg_sq.is_contiguous() &&
+                 (!amsgrad || max_sq.is_contiguous());
+  for (const Tensor* t : {&grad, &exp_avg, &exp_avg_sq, &max_sq})
+    fusable = fusable && (!t->defined() || (t->dtype() == param.dtype() && t->device() == param.device()));
+  if (fusable && (param.dtype() == kFloat32 || param.dtype() == kFloat64)) {
+    backend_of(param).adam_step(s, param, grad, exp_avg, exp_avg_sq, max_sq);
+    return;
+  }
+  // Views and mixed dtypes: the same arithmetic, one op at a time.
+  if (s.maximize) grad = neg(grad);
   if (decoupled_weight_decay_) param.mul_(1 - lr * weight_decay);
   else if (weight_decay != 0) grad = add(grad, param, weight_decay);
   exp_avg.mul_(beta1).add_(grad, 1 - beta1);
   exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
-
-  double step = step_t.item();
-  double bias_correction1 = 1 - std::pow(beta1, step);
-  double bias_correction2_sqrt = std::sqrt(1 - std::pow(beta2, step));
-  double step_size = lr / bias_correction1;
   Tensor second = exp_avg_sq;
   if (amsgrad) {
-    if (!state.contains("max_exp_avg_sq")) state.insert("max_exp_avg_sq", zeros_like(param));
-    Tensor max_sq = state.at("max_exp_avg_sq").to_tensor();
     max_sq.copy_(maximum(max_sq, exp_avg_sq));
     second = max_sq;
   }
-  Tensor denom = div(sqrt(second), bias_correction2_sqrt);
+  Tensor denom = div(sqrt(second), s.bias_correction2_sqrt);
   denom.add_(eps);
-  param.addcdiv_(exp_avg, denom, -step_size);
+  param.addcdiv_(exp_avg, denom, -s.step_size);
 }
 
 }  // namespace ember::optim

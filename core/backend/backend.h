@@ -54,6 +54,16 @@ struct Pool2dParams {
   bool count_include_pad = true;  // avg pooling only
 };
 
+// One Adam/AdamW update, PyTorch's (1.13) arithmetic: g = grad (negated if maximize, plus
+// weight_decay * param unless decoupled); param *= 1 - lr * weight_decay if decoupled;
+// m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2; v_max = max(v_max, v) if amsgrad;
+// param -= step_size * m / (sqrt(v or v_max) / bias_correction2_sqrt + eps).
+struct AdamStep {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+  bool decoupled_weight_decay = false, amsgrad = false, maximize = false;
+  double step_size = 0, bias_correction2_sqrt = 1;  // lr / (1 - beta1^t), sqrt(1 - beta2^t)
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -127,6 +137,11 @@ class Backend {
                                    const Tensor& grad_bias, const Tensor& grad_out,
                                    const Tensor& input, const Tensor& mean, const Tensor& invstd,
                                    const Tensor& weight, bool training) = 0;
+
+  // Fused optimizer updates on contiguous tensors of one float dtype, all updated in place
+  // (max_exp_avg_sq only with amsgrad).
+  virtual void adam_step(const AdamStep& s, const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
+                         const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq) = 0;
 
   // Philox streams (see core/random/philox.h) at counter `offset` with key `seed`, element i
   // drawing from counter offset + i (the 4 words of one counter feed one element).

@@ -50,6 +50,8 @@ class CpuBackend final : public Backend {
   void batch_norm_backward(const Tensor& grad_input, const Tensor& grad_weight, const Tensor& grad_bias,
                            const Tensor& grad_out, const Tensor& input, const Tensor& mean, const Tensor& invstd,
                            const Tensor& weight, bool training) override;
+  void adam_step(const AdamStep& s, const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
+                 const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq) override;
   void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& input,
                   const Pool2dParams& p) override;
   void max_pool2d_backward(const Tensor& grad_input, const Tensor& grad_out,
