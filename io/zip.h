@@ -40,6 +40,7 @@ class ZipReader {
   std::shared_ptr<ByteSource> source_ptr() const { return source_; }
 
  private:
+  void check_crc(const ZipEntry& entry, uint32_t crc) const;
   std::shared_ptr<ByteSource> source_;
   std::vector<ZipEntry> entries_;
 };

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstring>
 #include <unordered_set>
 
@@ -117,8 +118,9 @@ const ZipEntry* ZipReader::find(const std::string& name) const {
   return nullptr;
 }
 
-void ZipReader::verify(const ZipEntry& entry, const void* data) const {
-  uint32_t crc = crc32_of(data, entry.size);
+void ZipReader::verify(const ZipEntry& entry, const void* data) const { check_crc(entry, crc32_of(data, entry.size)); }
+
+void ZipReader::check_crc(const ZipEntry& entry, uint32_t crc) const {
   EMBER_CHECK_VALUE(crc == entry.crc32, source_->name(), ": CRC-32 mismatch in record '", entry.name, "' (bytes ",
                     entry.data_offset, "..", entry.data_offset + entry.size, "): stored ", entry.crc32, ", computed ", crc,
                     "; the file is corrupt");
@@ -129,8 +131,23 @@ void ZipReader::read(const ZipEntry& entry, void* dst, bool verify_crc) const {
   // apart (TorchScript compresses its code/ records) before anything is inflated.
   EMBER_CHECK_VALUE(entry.method == 0, source_->name(), ": record '", entry.name, "' is compressed (method ", entry.method,
                     "); torch.save writes stored records only");
-  source_->read(entry.data_offset, dst, entry.size, "record '" + entry.name + "'");
-  if (verify_crc) verify(entry, dst);
+  std::string what = "record '" + entry.name + "'";
+  if (!verify_crc) {
+    source_->read(entry.data_offset, dst, entry.size, what);
+    return;
+  }
+  // Read in cache-sized pieces and checksum each while it is still in cache: the CRC then costs
+  // little more than the copy, instead of a second trip through memory.
+  constexpr uint64_t kPiece = uint64_t{256} << 10;
+  uint8_t* out = static_cast<uint8_t*>(dst);
+  uint32_t crc = 0;
+  for (uint64_t done = 0; done < entry.size;) {
+    uint64_t n = std::min(kPiece, entry.size - done);
+    source_->read(entry.data_offset + done, out + done, n, what);
+    crc = crc32_of(out + done, n, crc);
+    done += n;
+  }
+  check_crc(entry, crc);
 }
 
 std::string ZipReader::read_string(const ZipEntry& entry, bool verify_crc) const {
