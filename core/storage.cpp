@@ -1,5 +1,7 @@
 #include "core/storage.h"
 
+#include <atomic>
+
 #include "core/backend/backend.h"
 #include "core/error.h"
 
@@ -11,6 +13,7 @@ struct Storage::Impl {
   Device device;
   std::shared_ptr<void> owner;  // set for borrowed memory
   bool borrowed = false;
+  std::atomic<uint64_t> version{0};
 
   ~Impl() {
     if (!borrowed && data) backend(device).deallocate(data, nbytes);
@@ -41,5 +44,10 @@ void* Storage::data() const { return impl_ ? impl_->data : nullptr; }
 size_t Storage::nbytes() const { return impl_ ? impl_->nbytes : 0; }
 Device Storage::device() const { return impl_ ? impl_->device : kCPU; }
 bool Storage::is_borrowed() const { return impl_ && impl_->borrowed; }
+
+uint64_t Storage::version() const { return impl_ ? impl_->version.load(std::memory_order_relaxed) : 0; }
+void Storage::bump_version() const {
+  if (impl_) impl_->version.fetch_add(1, std::memory_order_relaxed);
+}
 
 }  // namespace ember

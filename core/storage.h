@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "core/device.h"
@@ -30,6 +31,10 @@ class Storage {
   const void* id() const { return impl_.get(); }
   bool is_same(const Storage& other) const { return impl_ == other.impl_; }
   long use_count() const { return impl_.use_count(); }
+  // Advances on every in-place write to these bytes (through any view). Autograd remembers the
+  // version of each tensor a backward step reads and refuses to run on modified data.
+  uint64_t version() const;
+  void bump_version() const;
 
  private:
   struct Impl;

@@ -4,6 +4,7 @@
 
 #include "core/backend/backend.h"
 #include "core/ops/arithmetic.h"
+#include "core/ops/copy.h"
 #include "core/ops/factories.h"
 #include "core/ops/math.h"
 
@@ -94,6 +95,8 @@ void Adam::update(const ParamGroup& g, Tensor& param, io::Dict& state) {
   for (const Tensor* t : {&grad, &exp_avg, &exp_avg_sq, &max_sq})
     fusable = fusable && (!t->defined() || (t->dtype() == param.dtype() && t->device() == param.device()));
   if (fusable && (param.dtype() == kFloat32 || param.dtype() == kFloat64)) {
+    for (const Tensor* t : {&param, &exp_avg, &exp_avg_sq, &max_sq})
+      if (t->defined()) check_inplace(*t, "Adam step");  // the kernel writes them in place
     backend_of(param).adam_step(s, param, grad, exp_avg, exp_avg_sq, max_sq);
     return;
   }

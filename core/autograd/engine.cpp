@@ -25,7 +25,8 @@ Edge edge_for(const Tensor& input) {
 }
 
 template <class Range>
-Tensor record_impl(const char* name, Tensor output, const Range& inputs, BackwardFn fn) {
+Tensor record_impl(const char* name, Tensor output, const Range& inputs, BackwardFn fn,
+                   const std::vector<Tensor>& saved) {
   if (!is_grad_enabled()) return output;
   bool any = false;
   for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
@@ -34,6 +35,8 @@ Tensor record_impl(const char* name, Tensor output, const Range& inputs, Backwar
   node->name = name;
   for (const Tensor& t : inputs) node->next.push_back(edge_for(t));
   node->backward = std::move(fn);
+  for (const Tensor& t : saved)
+    if (t.defined()) node->saved_versions.emplace_back(t.storage(), t.storage().version());
   node->output = output.impl_ptr();
   output.impl()->requires_grad = true;
   output.impl()->grad_fn = std::move(node);
@@ -52,6 +55,14 @@ void accumulate_into(TensorImpl& target, const Tensor& g) {
   } else {
     Tensor(target.grad).add_(g);
   }
+}
+
+void check_saved_versions(const Node& node) {
+  for (const auto& [storage, version] : node.saved_versions)
+    EMBER_CHECK(storage.version() == version, "backward: a tensor that ", node.name,
+                " saved for its gradient was modified by an in-place operation after the forward "
+                "pass (its version was ", version, ", now ", storage.version(),
+                "); modify a clone() instead, or modify it after backward()");
 }
 
 void check_grad(const Node& node, size_t i, const Edge& e, const Tensor& g) {
@@ -92,11 +103,13 @@ Node::~Node() {
   }
 }
 
-Tensor record(const char* name, Tensor output, std::initializer_list<Tensor> inputs, BackwardFn fn) {
-  return record_impl(name, std::move(output), inputs, std::move(fn));
+Tensor record(const char* name, Tensor output, std::initializer_list<Tensor> inputs, BackwardFn fn,
+              const std::vector<Tensor>& saved) {
+  return record_impl(name, std::move(output), inputs, std::move(fn), saved);
 }
-Tensor record(const char* name, Tensor output, const std::vector<Tensor>& inputs, BackwardFn fn) {
-  return record_impl(name, std::move(output), inputs, std::move(fn));
+Tensor record(const char* name, Tensor output, const std::vector<Tensor>& inputs, BackwardFn fn,
+              const std::vector<Tensor>& saved) {
+  return record_impl(name, std::move(output), inputs, std::move(fn), saved);
 }
 
 bool needs_grad(std::initializer_list<Tensor> inputs) {
@@ -133,6 +146,7 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
                 node->name, "'s saved tensors were freed); pass retain_graph=true to the first ",
                 "backward if you need to do this");
     if (auto out = node->output.lock(); out && out->retains_grad) accumulate_into(*out, grad_out);
+    check_saved_versions(*node);
     std::vector<Tensor> grads = node->backward(grad_out);
     EMBER_CHECK(grads.size() == node->next.size(), node->name, " returned ", grads.size(),
                 " gradients for ", node->next.size(), " inputs");

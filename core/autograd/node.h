@@ -33,6 +33,9 @@ struct Node {
   std::vector<Edge> next;    // one per input of the op
   BackwardFn backward;       // empty once released
   std::weak_ptr<TensorImpl> output;  // the op's output, for retain_grad
+  // The storages the closure reads and their versions when recorded: backward refuses to run if
+  // one was modified in place since (the gradient would be silently wrong).
+  std::vector<std::pair<Storage, uint64_t>> saved_versions;
 
   Node() = default;
   Node(const Node&) = delete;
@@ -44,9 +47,12 @@ struct Node {
 
 // Attaches a Node named `name` to `output` if grad mode is on and any of `inputs` requires grad;
 // returns `output`. The closure must not capture `output` itself (capture output.detach()): that
-// would be a reference cycle.
-Tensor record(const char* name, Tensor output, std::initializer_list<Tensor> inputs, BackwardFn fn);
-Tensor record(const char* name, Tensor output, const std::vector<Tensor>& inputs, BackwardFn fn);
+// would be a reference cycle. `saved`: every tensor whose values the closure reads (undefined ones
+// are skipped), so that an in-place change to one of them before backward is an error.
+Tensor record(const char* name, Tensor output, std::initializer_list<Tensor> inputs, BackwardFn fn,
+              const std::vector<Tensor>& saved = {});
+Tensor record(const char* name, Tensor output, const std::vector<Tensor>& inputs, BackwardFn fn,
+              const std::vector<Tensor>& saved = {});
 
 // True when an op on these inputs would be recorded.
 bool needs_grad(std::initializer_list<Tensor> inputs);

@@ -18,7 +18,7 @@ Tensor activation(const char* node, UnaryOp op, BinaryOp grad_op, const Tensor& 
   Tensor saved = save_output ? out.detach() : x.detach();
   return record(node, out, {x}, [saved, grad_op, param](const Tensor& g) {
     return Grads{binary_kernel(grad_op, g, saved, param, "activation backward", g.dtype(), g.dtype())};
-  });
+  }, {saved});
 }
 
 }  // namespace

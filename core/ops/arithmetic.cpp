@@ -62,7 +62,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = binary_kernel(BinaryOp::Mul, a, b, 0, "mul", t, t);
   return record("MulBackward0", out, {a, b}, [a = a.detach(), b = b.detach()](const Tensor& g) {
     return Grads{sum_to(mul(g, b), a.sizes()), sum_to(mul(g, a), b.sizes())};
-  });
+  }, {a, b});
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
@@ -72,7 +72,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
                 [a = a.detach(), b = b.detach(), out = out.detach()](const Tensor& g) {
                   Tensor ga = div(g, b);
                   return Grads{sum_to(ga, a.sizes()), sum_to(neg(mul(ga, out)), b.sizes())};
-                });
+                }, {a, b, out});
 }
 
 Tensor pow(const Tensor& a, const Tensor& b) {
@@ -84,7 +84,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
                   // d/db a^b = a^b log a; defined as 0 where a == 0 (PyTorch's convention).
                   Tensor gb = where(eq(a, 0.0), zeros_like(out), mul(mul(g, out), log(a)));
                   return Grads{sum_to(ga, a.sizes()), sum_to(gb, b.sizes())};
-                });
+                }, {a, b, out});
 }
 
 namespace {
@@ -99,7 +99,7 @@ Tensor extremum(BinaryOp op, const char* name, const char* node, const Tensor& a
     Tensor ga = where(a_wins, g, where(tie, half, zero));
     Tensor gb = where(a_wins, zero, where(tie, half, g));
     return Grads{sum_to(ga, a.sizes()), sum_to(gb, b.sizes())};
-  });
+  }, {a, b});
 }
 }  // namespace
 
@@ -133,7 +133,7 @@ Tensor pow(const Tensor& a, double exponent) {
   return record("PowBackward0", out, {a}, [a = a.detach(), exponent](const Tensor& g) {
     if (exponent == 0.0) return Grads{zeros_like(g)};
     return Grads{mul(mul(g, exponent), pow(a, exponent - 1.0))};
-  });
+  }, {a});
 }
 Tensor neg(const Tensor& a) {
   return record("NegBackward0", unary_kernel(UnaryOp::Neg, a, {}, a.dtype()), {a},

@@ -60,7 +60,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
                 [c = cond.detach(), sa = a.sizes(), sb = b.sizes()](const Tensor& g) {
                   Tensor zero = zeros_like(g);
                   return Grads{sum_to(where(c, g, zero), sa), sum_to(where(c, zero, g), sb)};
-                });
+                }, {cond});
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
@@ -71,7 +71,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   backend_of(out).where(out, mask.detach().expand(x.sizes()), fill.expand(x.sizes()), x.detach());
   return record("MaskedFillBackward0", out, {x}, [m = mask.detach()](const Tensor& g) {
     return Grads{where(m, zeros_like(g), g)};
-  });
+  }, {mask});
 }
 
 Tensor& Tensor::masked_fill_(const Tensor& mask, double value) {

@@ -48,7 +48,7 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Siz
     std::vector<Tensor> grads{gx, gw};
     if (has_bias) grads.push_back(sum(g, {0, 2, 3}));
     return grads;
-  });
+  }, {x, w});
 }
 
 }  // namespace ember

@@ -12,6 +12,7 @@ void check_inplace(const Tensor& self, const char* op) {
               self.is_leaf() ? "leaf tensor" : "tensor of a recorded graph",
               " that requires grad; do it under NoGradGuard (as optimizers do) or use the "
               "out-of-place op");
+  self.storage().bump_version();
 }
 
 void check_same_device(const Tensor& a, const Tensor& b, const char* op) {

@@ -4,6 +4,7 @@
 
 #include "core/backend/backend.h"
 #include "core/ops/compare.h"
+#include "core/ops/copy.h"
 #include "core/random/philox.h"
 
 namespace ember {
@@ -78,6 +79,7 @@ Tensor eye(int64_t n, int64_t m, TensorOptions opts) {
 }
 
 Tensor& uniform_(Tensor& t, double lo, double hi, Generator* gen) {
+  check_inplace(t, "uniform_");
   Tensor dst = t.is_contiguous() ? t : empty(t.sizes(), t.dtype());
   uint64_t offset = pick(gen).reserve(static_cast<uint64_t>(t.numel()));
   backend_of(dst).uniform(dst, lo, hi, pick(gen).seed(), offset);
@@ -86,6 +88,7 @@ Tensor& uniform_(Tensor& t, double lo, double hi, Generator* gen) {
 }
 
 Tensor& normal_(Tensor& t, double mean, double std, Generator* gen) {
+  check_inplace(t, "normal_");
   Tensor dst = t.is_contiguous() ? t : empty(t.sizes(), t.dtype());
   uint64_t offset = pick(gen).reserve(static_cast<uint64_t>(t.numel()));
   backend_of(dst).normal(dst, mean, std, pick(gen).seed(), offset);

@@ -30,7 +30,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   backend_of(out).gather(out, x.detach(), d, ix);
   return record("GatherBackward0", out, {x}, [sizes = x.sizes(), dtype = x.dtype(), d, ix](const Tensor& g) {
     return Grads{scatter_add(zeros(sizes, dtype), d, ix, g)};
-  });
+  }, {ix});
 }
 
 Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
@@ -54,7 +54,7 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const T
       gs = full;
     }
     return Grads{g, gs};
-  });
+  }, {ix});
 }
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
@@ -69,7 +69,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   if (x.dim() == 0) out = out.reshape(ix.sizes());
   return record("IndexSelectBackward0", out, {x}, [sizes = x.sizes(), dtype = x.dtype(), d, ix](const Tensor& g) {
     return Grads{index_add(zeros(sizes, dtype), d, ix, g)};
-  });
+  }, {ix});
 }
 
 Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
@@ -83,7 +83,7 @@ Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Ten
   backend_of(out).index_add(out, d, ix, src.detach().to(out.dtype()).contiguous());
   return record("IndexAddBackward0", out, {self, src}, [d, ix](const Tensor& g) {
     return Grads{g, index_select(g, d, ix)};
-  });
+  }, {ix});
 }
 
 Tensor one_hot(const Tensor& index, int64_t num_classes) {

@@ -42,7 +42,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   Tensor out = bmm_kernel(a, b);
   return record("BmmBackward0", out, {a, b}, [a = a.detach(), b = b.detach()](const Tensor& g) {
     return Grads{bmm(g, b.transpose(1, 2)), bmm(a.transpose(1, 2), g)};
-  });
+  }, {a, b});
 }
 
 Tensor mm(const Tensor& a, const Tensor& b) {
@@ -53,7 +53,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
   Tensor out = bmm_kernel(a.detach().unsqueeze(0), b.detach().unsqueeze(0)).squeeze(0);
   return record("MmBackward0", out, {a, b}, [a = a.detach(), b = b.detach()](const Tensor& g) {
     return Grads{mm(g, b.t()), mm(a.t(), g)};
-  });
+  }, {a, b});
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
@@ -111,7 +111,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                   Grads grads{need_input ? mm(g2, w).reshape(x_shape) : Tensor(), need_weight ? mm(g2.t(), x2) : Tensor()};
                   if (has_bias) grads.push_back(sum(g2, {0}));
                   return grads;
-                });
+                }, {x2, weight});
 }
 
 }  // namespace ember

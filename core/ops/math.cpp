@@ -19,26 +19,26 @@ Tensor float_unary(UnaryOp op, const Tensor& x) {
 
 Tensor exp(const Tensor& x) {
   Tensor out = float_unary(UnaryOp::Exp, x);
-  return record("ExpBackward0", out, {x}, [y = out.detach()](const Tensor& g) { return Grads{mul(g, y)}; });
+  return record("ExpBackward0", out, {x}, [y = out.detach()](const Tensor& g) { return Grads{mul(g, y)}; }, {out});
 }
 
 Tensor log(const Tensor& x) {
   return record("LogBackward0", float_unary(UnaryOp::Log, x), {x},
-                [x = x.detach()](const Tensor& g) { return Grads{div(g, x)}; });
+                [x = x.detach()](const Tensor& g) { return Grads{div(g, x)}; }, {x});
 }
 
 Tensor sqrt(const Tensor& x) {
   Tensor out = float_unary(UnaryOp::Sqrt, x);
   return record("SqrtBackward0", out, {x}, [y = out.detach()](const Tensor& g) {
     return Grads{div(g, mul(y, 2.0))};
-  });
+  }, {out});
 }
 
 Tensor rsqrt(const Tensor& x) {
   Tensor out = float_unary(UnaryOp::Rsqrt, x);
   return record("RsqrtBackward0", out, {x}, [y = out.detach()](const Tensor& g) {
     return Grads{mul(g, mul(pow(y, 3.0), -0.5))};  // d/dx x^-1/2 = -1/2 x^-3/2
-  });
+  }, {out});
 }
 
 Tensor sign(const Tensor& x) {
@@ -48,7 +48,7 @@ Tensor sign(const Tensor& x) {
 
 Tensor abs(const Tensor& x) {
   return record("AbsBackward0", unary_kernel(UnaryOp::Abs, x, {}, x.dtype()), {x},
-                [x = x.detach()](const Tensor& g) { return Grads{mul(g, sign(x))}; });
+                [x = x.detach()](const Tensor& g) { return Grads{mul(g, sign(x))}; }, {x});
 }
 
 Tensor square(const Tensor& x) { return mul(x, x); }
@@ -59,7 +59,7 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
   return record("ClampBackward1", out, {x}, [x = x.detach(), lo, hi](const Tensor& g) {
     Tensor inside = logical_and(ge(x, lo), le(x, hi));
     return Grads{where(inside, g, zeros_like(g))};
-  });
+  }, {x});
 }
 
 }  // namespace ember

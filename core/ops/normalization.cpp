@@ -67,7 +67,7 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     if (has_weight) grads.push_back(gw);
     if (has_bias) grads.push_back(gb);
     return grads;
-  });
+  }, {x, batch_mean, invstd, w});
 }
 
 Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight,

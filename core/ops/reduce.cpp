@@ -149,7 +149,7 @@ Tensor extreme_over(bool is_max, const Tensor& x, const Shape& dims, bool keepdi
                   Tensor hit = eq(x, out_keep).to(x.dtype());
                   Tensor count = sum(hit, dims, true);
                   return Grads{mul(div(g.reshape(kept), count), hit)};
-                });
+                }, {x, out});
 }
 }  // namespace
 

@@ -1,8 +1,9 @@
 // Autograd semantics as in PyTorch: leaves and non-leaves, accumulation, retain_graph, no_grad,
-// detach, retain_grad, in-place rules.
+// detach, retain_grad, in-place rules and version counters.
 #include <gtest/gtest.h>
 
 #include "ember.h"
+#include "support/error_of.h"
 
 using namespace ember;
 
@@ -133,4 +134,61 @@ TEST(Autograd, DeepChainDoesNotOverflowTheStack) {
   for (int i = 0; i < 20000; ++i) y = add(y, 0.0);
   y.backward();
   EXPECT_EQ(x.grad().item(), 1.0);
+}
+
+// Version counters: a tensor saved for backward and then modified in place (directly, through a
+// view, or through a detached alias) makes backward fail with a clear error instead of a wrong
+// gradient; modifying data the backward does not read stays allowed, as in PyTorch.
+TEST(Autograd, InPlaceChangeToASavedTensorIsDetected) {
+  Tensor w = randn({3, 4}).requires_grad_();
+  Tensor x = randn({2, 3});  // does not require grad, but mm saves it for w's gradient
+  Tensor y = sum(mm(x, w));
+  x.mul_(2.0);
+  std::string err = error_of([&] { y.backward(); });
+  EXPECT_NE(err.find("MmBackward0"), std::string::npos) << err;
+  EXPECT_NE(err.find("modified by an in-place operation"), std::string::npos) << err;
+  EXPECT_FALSE(w.grad().defined());  // nothing was accumulated from the failed backward
+
+  Tensor x2 = randn({2, 3});
+  Tensor y2 = sum(mm(x2, w));
+  x2.select(0, 1).fill_(0.0);  // through a view of the saved tensor
+  EXPECT_THROW(y2.backward(), Error);
+
+  Tensor x3 = randn({2, 3});
+  Tensor y3 = sum(mm(x3, w));
+  Tensor alias = x3.detach();
+  alias.add_(1.0);  // through a detached alias: same storage
+  EXPECT_THROW(y3.backward(), Error);
+
+  Tensor a = randn({3}).requires_grad_();
+  Tensor b = randn({3});
+  Tensor z = sum(exp(a));  // exp saves its output, not its input
+  Tensor s = sum(add(a, b));  // add saves nothing
+  b.mul_(3.0);
+  EXPECT_NO_THROW(s.backward());
+  EXPECT_NO_THROW(z.backward());
+  EXPECT_TRUE(a.grad().defined());
+}
+
+TEST(Autograd, InPlaceChangeToASavedOutputUnderNoGradIsDetected) {
+  Tensor a = randn({4}).requires_grad_();
+  Tensor e = exp(a);
+  Tensor loss = sum(e);
+  {
+    NoGradGuard no_grad;
+    e.add_(1.0);  // allowed under NoGradGuard, but exp's backward reads e
+  }
+  EXPECT_NE(error_of([&] { loss.backward(); }).find("ExpBackward0"), std::string::npos);
+}
+
+TEST(Autograd, OptimizerStepBetweenRetainedBackwardsIsDetected) {
+  // Training code that steps the optimizer and then reuses a retained graph would compute
+  // gradients with weights the forward pass never saw.
+  Tensor w = randn({3, 2}).requires_grad_();
+  Tensor x = randn({4, 3});
+  Tensor loss = sum(mm(x, w));
+  loss.backward({}, true);
+  optim::SGD opt({w}, optim::SGDOptions(0.1));
+  opt.step();
+  EXPECT_NE(error_of([&] { loss.backward(); }).find("modified by an in-place operation"), std::string::npos);
 }
