@@ -78,19 +78,67 @@ __attribute__((target("pclmul,sse4.1"))) uint32_t crc32_pclmul(const uint8_t* p,
   return crc32_reference(p, n, c);
 }
 
+// The same folding four 512-bit registers (16 lanes, 256 bytes) at a time with VPCLMULQDQ.
+__attribute__((target("avx512f,vpclmulqdq,pclmul,sse4.1"))) inline __m512i fold(__m512i x, __m512i k) {
+  return _mm512_xor_si512(_mm512_clmulepi64_epi128(x, k, 0x00), _mm512_clmulepi64_epi128(x, k, 0x11));
+}
+
+__attribute__((target("avx512f,vpclmulqdq,pclmul,sse4.1"))) uint32_t crc32_vpclmul(const uint8_t* p, uint64_t n,
+                                                                                    uint32_t crc) {
+  static constexpr uint64_t k2080 = fold_constant(2080), k2016 = fold_constant(2016);
+  static constexpr uint64_t k544 = fold_constant(544), k480 = fold_constant(480);
+  static constexpr uint64_t k160 = fold_constant(160), k96 = fold_constant(96);
+  const __m512i by2048 = _mm512_broadcast_i32x4(_mm_set_epi64x(static_cast<long long>(k2016), static_cast<long long>(k2080)));
+  const __m512i by512 = _mm512_broadcast_i32x4(_mm_set_epi64x(static_cast<long long>(k480), static_cast<long long>(k544)));
+  const __m128i by128 = _mm_set_epi64x(static_cast<long long>(k96), static_cast<long long>(k160));
+  auto load = [](const uint8_t* q) { return _mm512_loadu_si512(q); };
+  __m512i z0 = _mm512_xor_si512(load(p), _mm512_zextsi128_si512(_mm_cvtsi32_si128(static_cast<int>(~crc))));
+  __m512i z1 = load(p + 64), z2 = load(p + 128), z3 = load(p + 192);
+  p += 256, n -= 256;
+  for (; n >= 256; p += 256, n -= 256) {
+    z0 = _mm512_xor_si512(fold(z0, by2048), load(p));
+    z1 = _mm512_xor_si512(fold(z1, by2048), load(p + 64));
+    z2 = _mm512_xor_si512(fold(z2, by2048), load(p + 128));
+    z3 = _mm512_xor_si512(fold(z3, by2048), load(p + 192));
+  }
+  __m512i z = _mm512_xor_si512(fold(z0, by512), z1);
+  z = _mm512_xor_si512(fold(z, by512), z2);
+  z = _mm512_xor_si512(fold(z, by512), z3);
+  for (; n >= 64; p += 64, n -= 64) z = _mm512_xor_si512(fold(z, by512), load(p));
+  __m128i x = _mm512_extracti32x4_epi32(z, 0);  // the four lanes in message order
+  x = _mm_xor_si128(fold(x, by128), _mm512_extracti32x4_epi32(z, 1));
+  x = _mm_xor_si128(fold(x, by128), _mm512_extracti32x4_epi32(z, 2));
+  x = _mm_xor_si128(fold(x, by128), _mm512_extracti32x4_epi32(z, 3));
+  for (; n >= 16; p += 16, n -= 16) x = _mm_xor_si128(fold(x, by128), _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  uint8_t folded[16];
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(folded), x);
+  return crc32_reference(p, n, crc32_reference(folded, 16, 0xFFFFFFFF));
+}
+
+}  // namespace
+
 bool has_pclmul() {
   static const bool yes = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
   return yes;
 }
-
-}  // namespace
+bool has_vpclmul() {
+  static const bool yes = has_pclmul() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq");
+  return yes;
+}
+uint32_t crc32_folded(const void* data, uint64_t n, uint32_t crc, bool wide) {
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  if (wide && n >= 256 && has_vpclmul()) return crc32_vpclmul(p, n, crc);
+  if (n >= 64 && has_pclmul()) return crc32_pclmul(p, n, crc);
+  return crc32_reference(data, n, crc);
+}
+#else
+bool has_pclmul() { return false; }
+bool has_vpclmul() { return false; }
+uint32_t crc32_folded(const void* data, uint64_t n, uint32_t crc, bool) { return crc32_reference(data, n, crc); }
 #endif
 
 uint32_t crc32_of(const void* data, uint64_t n, uint32_t crc) {
-#ifdef EMBER_CRC_PCLMUL
-  if (n >= 256 && has_pclmul()) return crc32_pclmul(static_cast<const uint8_t*>(data), n, crc);
-#endif
-  return crc32_reference(data, n, crc);
+  return n >= 256 ? crc32_folded(data, n, crc, n >= 1024) : crc32_reference(data, n, crc);
 }
 
 }  // namespace ember::io

@@ -1,5 +1,6 @@
 // CRC-32: the folded fast path against zlib, and verified loads of large records (checked on
 // worker threads) catching corruption.
+#include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
@@ -31,12 +32,19 @@ TEST(Crc32, KnownAnswers) {
 }
 
 TEST(Crc32, MatchesZlibForEveryLengthOffsetAndStart) {
+  std::printf("folding paths on this CPU: PCLMULQDQ %s, VPCLMULQDQ with AVX-512 %s\n", io::has_pclmul() ? "yes" : "no",
+              io::has_vpclmul() ? "yes" : "no");
   std::vector<uint8_t> bytes = random_bytes(3000, 1);
   for (size_t offset : {0, 1, 7, 15}) {
     for (size_t n = 0; n + offset <= bytes.size(); n += (n < 600 ? 1 : 37)) {
       for (uint32_t start : {0u, 0xFFFFFFFFu, 0x12345678u}) {
-        ASSERT_EQ(io::crc32_of(bytes.data() + offset, n, start), io::crc32_reference(bytes.data() + offset, n, start))
+        uint32_t expected = io::crc32_reference(bytes.data() + offset, n, start);
+        ASSERT_EQ(io::crc32_of(bytes.data() + offset, n, start), expected)
             << "offset " << offset << " length " << n << " start " << start;
+        // Each folding path on its own (128-bit lanes, and 512-bit lanes where the CPU has them).
+        for (bool wide : {false, true})
+          ASSERT_EQ(io::crc32_folded(bytes.data() + offset, n, start, wide), expected)
+              << (wide ? "wide" : "narrow") << " offset " << offset << " length " << n << " start " << start;
       }
     }
   }
