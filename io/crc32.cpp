@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -79,6 +80,8 @@ __attribute__((target("pclmul,sse4.1"))) uint32_t crc32_pclmul(const uint8_t* p,
 }
 
 // The same folding four 512-bit registers (16 lanes, 256 bytes) at a time with VPCLMULQDQ.
+__attribute__((target("avx512f"))) inline __m512i load(const uint8_t* q) { return _mm512_loadu_si512(q); }
+
 __attribute__((target("avx512f,vpclmulqdq,pclmul,sse4.1"))) inline __m512i fold(__m512i x, __m512i k) {
   return _mm512_xor_si512(_mm512_clmulepi64_epi128(x, k, 0x00), _mm512_clmulepi64_epi128(x, k, 0x11));
 }
@@ -88,10 +91,13 @@ __attribute__((target("avx512f,vpclmulqdq,pclmul,sse4.1"))) uint32_t crc32_vpclm
   static constexpr uint64_t k2080 = fold_constant(2080), k2016 = fold_constant(2016);
   static constexpr uint64_t k544 = fold_constant(544), k480 = fold_constant(480);
   static constexpr uint64_t k160 = fold_constant(160), k96 = fold_constant(96);
-  const __m512i by2048 = _mm512_broadcast_i32x4(_mm_set_epi64x(static_cast<long long>(k2016), static_cast<long long>(k2080)));
-  const __m512i by512 = _mm512_broadcast_i32x4(_mm_set_epi64x(static_cast<long long>(k480), static_cast<long long>(k544)));
+  auto lanes_of = [](uint64_t lo, uint64_t hi) {  // (lo, hi) in each of the four 128-bit lanes
+    long long l = static_cast<long long>(lo), h = static_cast<long long>(hi);
+    return std::array<long long, 8>{l, h, l, h, l, h, l, h};
+  };
+  const auto c2048 = lanes_of(k2080, k2016), c512 = lanes_of(k544, k480);
+  const __m512i by2048 = _mm512_loadu_si512(c2048.data()), by512 = _mm512_loadu_si512(c512.data());
   const __m128i by128 = _mm_set_epi64x(static_cast<long long>(k96), static_cast<long long>(k160));
-  auto load = [](const uint8_t* q) { return _mm512_loadu_si512(q); };
   __m512i z0 = _mm512_xor_si512(load(p), _mm512_zextsi128_si512(_mm_cvtsi32_si128(static_cast<int>(~crc))));
   __m512i z1 = load(p + 64), z2 = load(p + 128), z3 = load(p + 192);
   p += 256, n -= 256;
@@ -105,10 +111,11 @@ __attribute__((target("avx512f,vpclmulqdq,pclmul,sse4.1"))) uint32_t crc32_vpclm
   z = _mm512_xor_si512(fold(z, by512), z2);
   z = _mm512_xor_si512(fold(z, by512), z3);
   for (; n >= 64; p += 64, n -= 64) z = _mm512_xor_si512(fold(z, by512), load(p));
-  __m128i x = _mm512_extracti32x4_epi32(z, 0);  // the four lanes in message order
-  x = _mm_xor_si128(fold(x, by128), _mm512_extracti32x4_epi32(z, 1));
-  x = _mm_xor_si128(fold(x, by128), _mm512_extracti32x4_epi32(z, 2));
-  x = _mm_xor_si128(fold(x, by128), _mm512_extracti32x4_epi32(z, 3));
+  alignas(64) uint8_t lanes[64];  // the four lanes, in message order
+  _mm512_store_si512(lanes, z);
+  auto lane = [&lanes](int i) { return _mm_load_si128(reinterpret_cast<const __m128i*>(lanes + 16 * i)); };
+  __m128i x = lane(0);
+  for (int i = 1; i < 4; ++i) x = _mm_xor_si128(fold(x, by128), lane(i));
   for (; n >= 16; p += 16, n -= 16) x = _mm_xor_si128(fold(x, by128), _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   uint8_t folded[16];
   _mm_storeu_si128(reinterpret_cast<__m128i*>(folded), x);
