@@ -21,7 +21,10 @@ class Pickler {
  public:
   std::vector<uint8_t> bytes;
   void op(uint8_t code) { bytes.push_back(code); }
-  void proto() { bytes.insert(bytes.end(), {0x80, 2}); }
+  void proto() {  // two push_backs: GCC 12 warns falsely about insert({...}) into an empty vector
+    op(0x80);
+    op(2);
+  }
   void stop() { op('.'); }
   void none() { op('N'); }
   void boolean(bool b) { op(b ? 0x88 : 0x89); }
