@@ -1,6 +1,4 @@
-#include <algorithm>
-#include <thread>
-
+#include "core/threads.h"
 #include "io/zip.h"
 
 namespace ember::io {
@@ -9,8 +7,10 @@ namespace {
 constexpr uint64_t kBackgroundBytes = uint64_t{1} << 20;
 }
 
+// As many reads in flight as ember may use threads (set_num_threads): none at 1, where every read
+// runs on the caller's thread.
 BackgroundReads::BackgroundReads(const ZipReader& zip)
-    : zip_(zip), max_pending_(std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4)) {}
+    : zip_(zip), max_pending_(get_num_threads() > 1 ? static_cast<size_t>(get_num_threads()) : 0) {}
 
 BackgroundReads::~BackgroundReads() {
   for (auto& f : pending_)
@@ -19,7 +19,7 @@ BackgroundReads::~BackgroundReads() {
 
 template <class F>
 void BackgroundReads::run(uint64_t bytes, F task) {
-  if (bytes < kBackgroundBytes) {
+  if (bytes < kBackgroundBytes || max_pending_ == 0) {
     task();
     return;
   }

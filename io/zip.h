@@ -48,7 +48,8 @@ class ZipReader {
 // Reads records and checks their CRCs on worker threads while the caller goes on (unpickling,
 // allocating the next storages). Fresh memory is faulted in and checksummed on several cores at
 // once, so a verified load costs about max(read, checksum) / threads instead of their sum.
-// Records under 1 MiB are handled at once; beyond a few in flight the caller waits for the oldest.
+// Records under 1 MiB are handled at once; beyond get_num_threads() in flight the caller waits for
+// the oldest; with 1 thread (the default) everything runs on the caller's thread.
 // finish() waits for all and throws the first failure; the destructor waits too, so `dst` and the
 // bytes being checked must outlive this object.
 class BackgroundReads {
@@ -70,9 +71,9 @@ class BackgroundReads {
 };
 
 // Writes STORED records whose payloads start at multiples of 64 (an "FB" padding extra, as
-// PyTorch's writer does), then the central directory with zip64 records. Records of 1 MiB and more
-// get their CRC-32 computed on a second thread while they are written, followed by a data
-// descriptor.
+// PyTorch's writer does), then the central directory with zip64 records. With more than one
+// thread (set_num_threads), records of 1 MiB and more get their CRC-32 computed on a second thread
+// while they are written, followed by a data descriptor.
 class ZipWriter {
  public:
   explicit ZipWriter(ByteSink& sink) : sink_(sink) {}

@@ -2,6 +2,7 @@
 #include <future>
 
 #include "core/error.h"
+#include "core/threads.h"
 #include "io/zip.h"
 
 namespace ember::io {
@@ -27,7 +28,7 @@ void ZipWriter::add(const std::string& name, const void* data, uint64_t size) {
   // Large records: the CRC is computed on another thread while the bytes are written, and follows
   // them in a data descriptor (as PyTorch's own writer does); readers take it from the central
   // directory. Small records carry it in the local header.
-  bool overlap = size >= (uint64_t{1} << 20);
+  bool overlap = size >= (uint64_t{1} << 20) && get_num_threads() > 1;
   std::future<uint32_t> pending;
   uint32_t crc = 0;
   if (overlap) pending = std::async(std::launch::async, [data, size] { return crc32_of(data, size); });

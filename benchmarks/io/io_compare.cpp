@@ -6,7 +6,7 @@
 // process would); "in a new process" is a restart: fresh memory, page faults included. torch.load
 // runs repeatedly in one Python process, where glibc hands its large blocks back after each load.
 //
-//   build/bin/io_compare [DIR] [--mb N] [--repeats R]
+//   build/bin/io_compare [DIR] [--mb N] [--repeats R] [--threads T]   (T: ember's threads, default 1)
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -70,18 +70,21 @@ void raw_read(const std::string& path, std::vector<Tensor>& into) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 3 && !std::strcmp(argv[1], "--load-once")) {  // child of the restart measurement
+  if (argc == 5 && !std::strcmp(argv[1], "--load-once")) {  // child of the restart measurement
+    set_num_threads(std::atoi(argv[4]));
     std::printf("%.6f\n", median_seconds(1, [&] { io::load(argv[2]); }));
     return 0;
   }
   std::string dir = "/tmp";
   int64_t mb = 400;
-  int repeats = 3;
+  int repeats = 3, threads = 1;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--mb") && i + 1 < argc) mb = std::atoll(argv[++i]);
     else if (!std::strcmp(argv[i], "--repeats") && i + 1 < argc) repeats = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
     else dir = argv[i];
   }
+  set_num_threads(threads);
   int64_t per_tensor = mb * (1 << 20) / 4 / 100;
   Generator g(0);
   io::Value state = io::Dict(true);
@@ -123,7 +126,7 @@ int main(int argc, char** argv) {
   std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   for (int i = 0; i < repeats; ++i) {
     double t = -1;
-    FILE* p = popen(("'" + self + "' --load-once '" + ckpt + "'").c_str(), "r");
+    FILE* p = popen(("'" + self + "' --load-once '" + ckpt + "' --threads " + std::to_string(threads)).c_str(), "r");
     if (p && std::fscanf(p, "%lf", &t) == 1) fresh.push_back(t);
     if (p) pclose(p);
   }
@@ -150,7 +153,8 @@ int main(int argc, char** argv) {
   std::filesystem::remove(ckpt);
   std::filesystem::remove(raw);
 
-  std::printf("checkpoint I/O, %.0f MB state dict of 100 float32 tensors, median of %d, in %s\n", gb * 1e3, repeats, dir.c_str());
+  std::printf("checkpoint I/O, %.0f MB state dict of 100 float32 tensors, median of %d, in %s, ember with %d thread(s)\n",
+              gb * 1e3, repeats, dir.c_str(), threads);
   std::printf("%-34s %9s %9s\n", "operation", "seconds", "GB/s");
   auto row = [&](const char* what, double t) {
     if (t >= 0) std::printf("%-34s %9.3f %9.2f\n", what, t, gb / t);
