@@ -66,9 +66,16 @@ TEST(Crc32, ChainsLikeZlibAndDetectsEverySingleBitFlip) {
   }
 }
 
-// Records of 1 MiB and more are checked on worker threads while the next ones are read: a flip in
-// any of them still fails the load, naming the record, and nothing leaks or crashes.
-TEST(Crc32, VerifiedLoadCatchesCorruptionInLargeRecords) {
+// Records of 1 MiB and more are read and checked on worker threads (with more than one thread)
+// while the next ones are read: a flip in any of them still fails the load, naming the record,
+// and nothing leaks or crashes; with 1 thread the same happens on the caller's thread.
+class VerifiedLoad : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override { set_num_threads(GetParam()); }
+  void TearDown() override { set_num_threads(1); }
+};
+
+TEST_P(VerifiedLoad, CatchesCorruptionInLargeRecords) {
   io::Value v = io::Dict(true);
   for (int i = 0; i < 6; ++i) v["w" + std::to_string(i)] = full({300000}, static_cast<double>(i));  // 1.2 MB each
   std::vector<uint8_t> good = io::save_to_bytes(v);
@@ -95,3 +102,5 @@ TEST(Crc32, VerifiedLoadCatchesCorruptionInLargeRecords) {
   two_bad[data_offset("data/2") + 5] ^= 1;
   EXPECT_NE(error_of([&] { io::load_bytes(two_bad); }).find("data/1"), std::string::npos);
 }
+
+INSTANTIATE_TEST_SUITE_P(Threads, VerifiedLoad, ::testing::Values(1, 2, 3));

@@ -151,6 +151,23 @@ TEST(PythonInterop, EmberWritesTorchLoadReads) {
   expect_matches(plain, run_python("read " + q.string() + " weights_only"), "root", s2);
 }
 
+// Records of 1 MiB and more are written with their CRC in a data descriptor when the CRC runs on
+// a second thread (more than one thread), in the local header otherwise: torch.load reads both.
+TEST(PythonInterop, TorchLoadReadsLargeRecordsWrittenEitherWay) {
+  if (!torch_available()) GTEST_SKIP() << "/usr/bin/python3 cannot import torch (install python3-torch to run this test)";
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    io::Value ckpt = io::Dict();
+    ckpt["big"] = randn({270000});  // 1.08 MB
+    ckpt["small"] = randn({5});
+    fs::path p = temp("ember_large_" + std::to_string(threads) + ".pt");
+    io::save(ckpt, p.string());
+    set_num_threads(1);
+    std::map<int64_t, const void*> storages;
+    expect_matches(ckpt, run_python("read " + p.string()), "root", storages);
+  }
+}
+
 TEST(PythonInterop, TorchSaveWritesEmberReads) {
   if (!torch_available()) GTEST_SKIP() << "/usr/bin/python3 cannot import torch (install python3-torch to run this test)";
   fs::path p = temp("torch_written.pt");
