@@ -53,9 +53,25 @@ __attribute__((target("pclmul,sse4.1"))) inline __m128i fold(__m128i x, __m128i 
   return _mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11));
 }
 
+__m128i pair(uint64_t lo, uint64_t hi) { return _mm_set_epi64x(static_cast<long long>(hi), static_cast<long long>(lo)); }
+
+// x: everything before p, folded into one lane. Folds the remaining 16-byte blocks into it, then
+// zlib finishes from the lane's bytes and the tail.
+__attribute__((target("pclmul,sse4.1"))) uint32_t finish(__m128i x, const uint8_t* p, uint64_t n) {
+  static constexpr uint64_t k160 = fold_constant(160), k96 = fold_constant(96);
+  const __m128i by128 = pair(k160, k96);
+  for (; n >= 16; p += 16, n -= 16) x = _mm_xor_si128(fold(x, by128), _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  uint8_t folded[16];
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(folded), x);
+  // The folded bytes stand for everything before them with the inversion already applied, so zlib
+  // continues from an internal state of 0, which is what it uses for an argument of 0xFFFFFFFF.
+  return crc32_reference(p, n, crc32_reference(folded, 16, 0xFFFFFFFF));
+}
+
 __attribute__((target("pclmul,sse4.1"))) uint32_t crc32_pclmul(const uint8_t* p, uint64_t n, uint32_t crc) {
-  const __m128i by512 = _mm_set_epi64x(static_cast<long long>(fold_constant(480)), static_cast<long long>(fold_constant(544)));
-  const __m128i by128 = _mm_set_epi64x(static_cast<long long>(fold_constant(96)), static_cast<long long>(fold_constant(160)));
+  static constexpr uint64_t k544 = fold_constant(544), k480 = fold_constant(480);
+  static constexpr uint64_t k160 = fold_constant(160), k96 = fold_constant(96);
+  const __m128i by512 = pair(k544, k480), by128 = pair(k160, k96);
   auto load = [](const uint8_t* q) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(q)); };
   // zlib inverts the CRC before and after; the inverted start is added into the first 4 bytes.
   __m128i x0 = _mm_xor_si128(load(p), _mm_cvtsi32_si128(static_cast<int>(~crc)));
@@ -70,13 +86,7 @@ __attribute__((target("pclmul,sse4.1"))) uint32_t crc32_pclmul(const uint8_t* p,
   __m128i x = _mm_xor_si128(fold(x0, by128), x1);
   x = _mm_xor_si128(fold(x, by128), x2);
   x = _mm_xor_si128(fold(x, by128), x3);
-  for (; n >= 16; p += 16, n -= 16) x = _mm_xor_si128(fold(x, by128), load(p));
-  uint8_t folded[16];
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(folded), x);
-  // The folded bytes stand for everything before them with the inversion already applied, so zlib
-  // continues from an internal state of 0, which is what it uses for an argument of 0xFFFFFFFF.
-  uint32_t c = crc32_reference(folded, 16, 0xFFFFFFFF);
-  return crc32_reference(p, n, c);
+  return finish(x, p, n);
 }
 
 // The same folding four 512-bit registers (16 lanes, 256 bytes) at a time with VPCLMULQDQ.
@@ -97,7 +107,7 @@ __attribute__((target("avx512f,vpclmulqdq,pclmul,sse4.1"))) uint32_t crc32_vpclm
   };
   const auto c2048 = lanes_of(k2080, k2016), c512 = lanes_of(k544, k480);
   const __m512i by2048 = _mm512_loadu_si512(c2048.data()), by512 = _mm512_loadu_si512(c512.data());
-  const __m128i by128 = _mm_set_epi64x(static_cast<long long>(k96), static_cast<long long>(k160));
+  const __m128i by128 = pair(k160, k96);
   __m512i z0 = _mm512_xor_si512(load(p), _mm512_zextsi128_si512(_mm_cvtsi32_si128(static_cast<int>(~crc))));
   __m512i z1 = load(p + 64), z2 = load(p + 128), z3 = load(p + 192);
   p += 256, n -= 256;
@@ -116,10 +126,7 @@ __attribute__((target("avx512f,vpclmulqdq,pclmul,sse4.1"))) uint32_t crc32_vpclm
   auto lane = [&lanes](int i) { return _mm_load_si128(reinterpret_cast<const __m128i*>(lanes + 16 * i)); };
   __m128i x = lane(0);
   for (int i = 1; i < 4; ++i) x = _mm_xor_si128(fold(x, by128), lane(i));
-  for (; n >= 16; p += 16, n -= 16) x = _mm_xor_si128(fold(x, by128), _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  uint8_t folded[16];
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(folded), x);
-  return crc32_reference(p, n, crc32_reference(folded, 16, 0xFFFFFFFF));
+  return finish(x, p, n);
 }
 
 }  // namespace
