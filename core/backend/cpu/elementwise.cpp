@@ -74,7 +74,7 @@ constexpr double kInvSqrt2Pi = 0.39894228040143267794;
 
 template <class T>
 void unary_float(UnaryOp op, const Tensor& out, const Tensor& in, UnaryParams p) {
-  const T a = static_cast<T>(p.a), b = static_cast<T>(p.b);
+  const T a = static_cast<T>(p.a);
   switch (op) {
     case UnaryOp::Exp: return map1<T, T>(out, in, [](T x) { return std::exp(x); });
     case UnaryOp::Log: return map1<T, T>(out, in, [](T x) { return std::log(x); });
