@@ -117,6 +117,10 @@ TEST_F(Gradcheck, Convolution) {
   check([](const Inputs& x) { return conv2d(x[0], x[1], Tensor(), {2, 1}, {0, 1}, {1, 2}); },
         {input({1, 2, 7, 6}), input({2, 2, 3, 2})});
   check([](const Inputs& x) { return conv2d(x[0], x[1], x[2], 1, 0, 1, 2); }, {input({2, 4, 4, 4}), input({4, 2, 2, 2}), input({4})});
+  // Strides, padding and dilation that leave whole rows and columns of some taps in the padding.
+  check([](const Inputs& x) { return conv2d(x[0], x[1], x[2], {2, 3}, {2, 1}, {2, 1}); },
+        {input({1, 2, 7, 6}), input({2, 2, 3, 2}), input({2})});
+  check([](const Inputs& x) { return conv2d(x[0], x[1], Tensor(), 1, 3, 1); }, {input({1, 1, 3, 4}), input({2, 1, 3, 3})});
 }
 
 TEST_F(Gradcheck, Pooling) {

@@ -5,6 +5,8 @@
 //   backward input:  dcol = W_g^T @ dY_g     -> col2im, summed into grad_input
 //   backward weight: dW_g = dY_g  @ col^T
 // One large GEMM keeps Eigen's blocking efficient and lets it use every thread.
+#include <algorithm>
+
 #include <Eigen/Core>
 
 #include "core/backend/cpu/cpu_backend.h"
@@ -45,6 +47,18 @@ Geometry geometry(const Tensor& input, const Tensor& weight, const Tensor& out, 
           weight.size(2), weight.size(3), out.size(2), out.size(3), groups};
 }
 
+// The output columns x whose input column x * stride - pad + k * dilation lies inside [0, w):
+// [lo, hi). Inner loops then run without bounds checks (and vectorize at stride 1).
+struct Span {
+  int64_t lo, hi, offset;  // input column = x * stride + offset
+};
+Span valid_span(int64_t k, int64_t stride, int64_t pad, int64_t dilation, int64_t in, int64_t out) {
+  auto ceil_div = [](int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); };
+  int64_t offset = k * dilation - pad;
+  int64_t lo = std::max<int64_t>(0, ceil_div(-offset, stride)), hi = std::min(out, ceil_div(in - offset, stride));
+  return {lo, std::max(lo, hi), offset};
+}
+
 // col[row, n*OH*OW + p] = input patch value (0 in the padding), for the channels of group g.
 template <class T>
 void im2col(const T* in, const Geometry& g, const Conv2dParams& p, int64_t group, T* col) {
@@ -52,21 +66,24 @@ void im2col(const T* in, const Geometry& g, const Conv2dParams& p, int64_t group
   parallel_for(0, g.patch(), 1, [&](int64_t lo, int64_t hi) {
     for (int64_t row = lo; row < hi; ++row) {
       int64_t c = row / (g.kh * g.kw), ki = (row / g.kw) % g.kh, kj = row % g.kw;
+      Span ys = valid_span(ki, p.stride_h, p.pad_h, p.dilation_h, g.h, g.oh);
+      Span xs = valid_span(kj, p.stride_w, p.pad_w, p.dilation_w, g.w, g.ow);
       T* dst = col + row * g.cols();
       for (int64_t b = 0; b < g.n; ++b) {
         const T* plane = in + ((b * g.c) + group * g.cg() + c) * g.h * g.w;
-        for (int64_t y = 0; y < g.oh; ++y) {
-          int64_t iy = y * p.stride_h - p.pad_h + ki * p.dilation_h;
-          T* out_row = dst + b * ohw + y * g.ow;
-          if (iy < 0 || iy >= g.h) {
-            std::fill(out_row, out_row + g.ow, T(0));
-            continue;
-          }
-          for (int64_t x = 0; x < g.ow; ++x) {
-            int64_t ix = x * p.stride_w - p.pad_w + kj * p.dilation_w;
-            out_row[x] = (ix >= 0 && ix < g.w) ? plane[iy * g.w + ix] : T(0);
-          }
+        T* out_plane = dst + b * ohw;
+        std::fill(out_plane, out_plane + ys.lo * g.ow, T(0));
+        for (int64_t y = ys.lo; y < ys.hi; ++y) {
+          const T* src = plane + (y * p.stride_h + ys.offset) * g.w + xs.offset;
+          T* out_row = out_plane + y * g.ow;
+          std::fill(out_row, out_row + xs.lo, T(0));
+          if (p.stride_w == 1)
+            std::copy(src + xs.lo, src + xs.hi, out_row + xs.lo);
+          else
+            for (int64_t x = xs.lo; x < xs.hi; ++x) out_row[x] = src[x * p.stride_w];
+          std::fill(out_row + xs.hi, out_row + g.ow, T(0));
         }
+        std::fill(out_plane + ys.hi * g.ow, out_plane + ohw, T(0));
       }
     }
   });
@@ -80,18 +97,21 @@ void col2im(const T* col, const Geometry& g, const Conv2dParams& p, int64_t grou
     for (int64_t plane_id = lo; plane_id < hi; ++plane_id) {
       int64_t b = plane_id / g.cg(), c = plane_id % g.cg();
       T* plane = grad_in + ((b * g.c) + group * g.cg() + c) * g.h * g.w;
-      for (int64_t ki = 0; ki < g.kh; ++ki)
+      for (int64_t ki = 0; ki < g.kh; ++ki) {
+        Span ys = valid_span(ki, p.stride_h, p.pad_h, p.dilation_h, g.h, g.oh);
         for (int64_t kj = 0; kj < g.kw; ++kj) {
+          Span xs = valid_span(kj, p.stride_w, p.pad_w, p.dilation_w, g.w, g.ow);
           const T* src = col + ((c * g.kh + ki) * g.kw + kj) * g.cols() + b * ohw;
-          for (int64_t y = 0; y < g.oh; ++y) {
-            int64_t iy = y * p.stride_h - p.pad_h + ki * p.dilation_h;
-            if (iy < 0 || iy >= g.h) continue;
-            for (int64_t x = 0; x < g.ow; ++x) {
-              int64_t ix = x * p.stride_w - p.pad_w + kj * p.dilation_w;
-              if (ix >= 0 && ix < g.w) plane[iy * g.w + ix] += src[y * g.ow + x];
-            }
+          for (int64_t y = ys.lo; y < ys.hi; ++y) {
+            T* dst = plane + (y * p.stride_h + ys.offset) * g.w + xs.offset;
+            const T* src_row = src + y * g.ow;
+            if (p.stride_w == 1)
+              for (int64_t x = xs.lo; x < xs.hi; ++x) dst[x] += src_row[x];
+            else
+              for (int64_t x = xs.lo; x < xs.hi; ++x) dst[x * p.stride_w] += src_row[x];
           }
         }
+      }
     }
   });
 }
