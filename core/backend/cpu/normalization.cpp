@@ -58,6 +58,21 @@ template <class T>
 void channel_affine(const Dims& d, T* out, const T* x, const T* center, const T* a, const T* dy, const T* b,
                     const T* k) {
   if (d.s == 0) return;
+  if (d.s == 1) {  // [N, C]: rows of channels, the inner loop runs over channels (vectorized)
+    parallel_for(0, d.n, std::max<int64_t>(1, 16384 / std::max<int64_t>(d.c, 1)), [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) {
+        T* o = out + i * d.c;
+        const T* xi = x + i * d.c;
+        if (dy) {
+          const T* dyi = dy + i * d.c;
+          for (int64_t ch = 0; ch < d.c; ++ch) o[ch] = a[ch] * (xi[ch] - center[ch]) + b[ch] * dyi[ch] + k[ch];
+        } else {
+          for (int64_t ch = 0; ch < d.c; ++ch) o[ch] = a[ch] * (xi[ch] - center[ch]) + k[ch];
+        }
+      }
+    });
+    return;
+  }
   parallel_for(0, d.n * d.c, std::max<int64_t>(1, 16384 / d.s), [&](int64_t lo, int64_t hi) {
     for (int64_t row = lo; row < hi; ++row) {
       const int64_t ch = row % d.c, base = row * d.s;
