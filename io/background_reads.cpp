@@ -23,11 +23,7 @@ void BackgroundReads::run(uint64_t bytes, F task) {
     task();
     return;
   }
-  if (pending_.size() >= max_pending_) {
-    std::future<void> oldest = std::move(pending_.front());
-    pending_.pop_front();
-    oldest.get();  // rethrows its failure
-  }
+  if (pending_.size() >= max_pending_) wait_oldest();
   pending_.push_back(std::async(std::launch::async, std::move(task)));
 }
 
@@ -39,12 +35,14 @@ void BackgroundReads::verify(const ZipEntry& entry, const void* data) {
   run(entry.size, [this, &entry, data] { zip_.verify(entry, data); });
 }
 
+void BackgroundReads::wait_oldest() {
+  std::future<void> oldest = std::move(pending_.front());
+  pending_.pop_front();
+  oldest.get();  // rethrows its failure
+}
+
 void BackgroundReads::finish() {
-  while (!pending_.empty()) {
-    std::future<void> oldest = std::move(pending_.front());
-    pending_.pop_front();
-    oldest.get();
-  }
+  while (!pending_.empty()) wait_oldest();
 }
 
 }  // namespace ember::io

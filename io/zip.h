@@ -65,6 +65,7 @@ class BackgroundReads {
  private:
   template <class F>
   void run(uint64_t bytes, F task);
+  void wait_oldest();
   const ZipReader& zip_;
   std::deque<std::future<void>> pending_;
   size_t max_pending_;

@@ -100,21 +100,16 @@ void CpuBackend::batch_norm_stats(const Tensor& mean, const Tensor& var, const T
     Dims d = dims_of(input);
     const T* x = static_cast<const T*>(input.data());
     const double count = static_cast<double>(d.n * d.s);
+    T* m = static_cast<T*>(mean.data());
+    T* v = static_cast<T*>(var.data());
     std::vector<double> sums(static_cast<size_t>(d.c));
     channel_sums<T>(d, sums.data(), [x](int64_t, int64_t at) { return x[at]; });
-    std::vector<T> mu(static_cast<size_t>(d.c));
-    for (int64_t ch = 0; ch < d.c; ++ch) mu[ch] = static_cast<T>(sums[ch] / count);
-    const T* m = mu.data();
+    for (int64_t ch = 0; ch < d.c; ++ch) m[ch] = static_cast<T>(sums[ch] / count);
     channel_sums<T>(d, sums.data(), [x, m](int64_t ch, int64_t at) {
       T dev = x[at] - m[ch];
       return dev * dev;
     });
-    T* mean_out = static_cast<T*>(mean.data());
-    T* var_out = static_cast<T*>(var.data());
-    for (int64_t ch = 0; ch < d.c; ++ch) {
-      mean_out[ch] = mu[ch];
-      var_out[ch] = static_cast<T>(sums[ch] / count);
-    }
+    for (int64_t ch = 0; ch < d.c; ++ch) v[ch] = static_cast<T>(sums[ch] / count);
   });
 }
 
