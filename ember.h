@@ -5,3 +5,4 @@
 #include "io/io.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
+#include "train/train.h"

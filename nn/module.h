@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/tensor.h"
+#include "io/stateful.h"
 #include "io/value.h"
 
 namespace ember::nn {
@@ -32,7 +33,7 @@ struct LoadResult {
   std::vector<std::string> unexpected_keys;
 };
 
-class Module : public std::enable_shared_from_this<Module> {
+class Module : public std::enable_shared_from_this<Module>, public io::Stateful {
  public:
   explicit Module(std::string type_name) : type_name_(std::move(type_name)) {}
   virtual ~Module() = default;
@@ -92,12 +93,15 @@ class Module : public std::enable_shared_from_this<Module> {
   void apply(const std::function<void(Module&)>& fn);
 
   // --- state dicts (PyTorch layout) ---
-  // OrderedDict of detached parameters and persistent buffers, with `_metadata` as PyTorch writes.
-  io::Value state_dict() const;
+  // state_dict(): an OrderedDict of detached parameters and persistent buffers, with `_metadata`
+  // as PyTorch writes it.
+  io::Value state_dict() const override;
   // Copies values into the existing tensors (optimizers keep their references). strict: throws
   // naming every missing, unexpected and shape-mismatched key. Non-strict: returns missing and
   // unexpected keys; a shape mismatch still throws.
-  LoadResult load_state_dict(const io::Value& state_dict, bool strict = true);
+  LoadResult load_state_dict(const io::Value& state_dict, bool strict);
+  // Stateful: a strict load.
+  void load_state_dict(const io::Value& state_dict) override { load_state_dict(state_dict, true); }
 
   // Multi-line PyTorch-style tree.
   std::string repr() const;

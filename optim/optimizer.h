@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "io/stateful.h"
 #include "io/value.h"
 
 namespace ember::optim {
@@ -27,7 +28,7 @@ struct ParamGroup {
   void set_lr(double lr) { options.insert("lr", lr); }
 };
 
-class Optimizer {
+class Optimizer : public io::Stateful {
  public:
   virtual ~Optimizer() = default;
   Optimizer(const Optimizer&) = delete;
@@ -48,11 +49,11 @@ class Optimizer {
   io::Dict& state(int64_t index) { return state_[index]; }
   int64_t num_params() const;
 
-  io::Value state_dict() const;
+  io::Value state_dict() const override;
   // Checks the group count, each group's parameter count and every state tensor's shape against
   // this optimizer and names what differs; then replaces state and hyper-parameters (state tensors
   // are copied and converted to their parameter's dtype, except "step").
-  void load_state_dict(const io::Value& state_dict);
+  void load_state_dict(const io::Value& state_dict) override;
 
  protected:
   // Throws ValueError for invalid hyper-parameters ("Adam: invalid beta parameter at index 1 ...").

@@ -11,18 +11,19 @@
 #include <string>
 #include <vector>
 
+#include "io/stateful.h"
 #include "optim/optimizer.h"
 
 namespace ember::optim {
 
-class LRScheduler {
+class LRScheduler : public io::Stateful {
  public:
   virtual ~LRScheduler() = default;
   void step();
   const std::vector<double>& get_last_lr() const { return last_lr_; }
   int64_t last_epoch() const { return last_epoch_; }
-  io::Value state_dict() const;
-  void load_state_dict(const io::Value& state);
+  io::Value state_dict() const override;
+  void load_state_dict(const io::Value& state) override;
 
  protected:
   LRScheduler(Optimizer& optimizer, int64_t last_epoch);
@@ -163,8 +164,8 @@ class SequentialLR : public LRScheduler {
   SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRScheduler>> schedulers, std::vector<int64_t> milestones,
                int64_t last_epoch = -1);
   void step();
-  io::Value state_dict() const;
-  void load_state_dict(const io::Value& state);
+  io::Value state_dict() const override;
+  void load_state_dict(const io::Value& state) override;
 
  protected:
   std::vector<double> get_lr() override { return group_lrs(); }
@@ -195,13 +196,13 @@ struct ReduceLROnPlateauOptions {
   ReduceLROnPlateauOptions& eps(double v) { eps_ = v; return *this; }
 };
 
-class ReduceLROnPlateau {
+class ReduceLROnPlateau : public io::Stateful {
  public:
   ReduceLROnPlateau(Optimizer& optimizer, ReduceLROnPlateauOptions options = {});
   void step(double metric);
   const std::vector<double>& get_last_lr() const { return last_lr_; }
-  io::Value state_dict() const;
-  void load_state_dict(const io::Value& state);
+  io::Value state_dict() const override;
+  void load_state_dict(const io::Value& state) override;
 
  private:
   bool is_better(double a, double best) const;

@@ -2,16 +2,12 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 
 #include "models.h"
-#include "preemption.h"
 
 namespace fashion {
 
 using namespace ember;
-namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -49,85 +45,17 @@ Trainer::Trainer(Options o) : o_(std::move(o)) {
   EMBER_CHECK_VALUE(loader_->batches_per_epoch() > 0, "the training set (", train_data_->size(),
                     " images) is smaller than one batch of ", o_.batch_size);
   scheduler_ = std::make_unique<optim::CosineAnnealingLR>(*optimizer_, o_.epochs * loader_->batches_per_epoch());
+  rngs_.add("default", default_generator());
 }
 
-io::Value Trainer::state() const {
-  io::Value s = io::Dict();
-  s["epoch"] = epoch_;
-  s["global_step"] = global_step_;
-  s["model_state_dict"] = model_->state_dict();
-  s["optimizer_state_dict"] = optimizer_->state_dict();
-  s["scheduler_state_dict"] = scheduler_->state_dict();
-  s["loss"] = last_loss_;
-  s["history"] = history_;
-  GeneratorState rng = default_generator().get_state();
-  io::Dict gen;
-  gen.insert("seed", static_cast<int64_t>(rng.seed));
-  gen.insert("offset", static_cast<int64_t>(rng.offset));
-  io::Dict rngs;
-  rngs.insert("default", io::Value(std::move(gen)));
-  s["rng_states"] = io::Value(std::move(rngs));
-  s["data_loader_state"] = loader_->state_dict();
-  s["metrics_rows"] = metrics_rows_;
-  s["finished"] = finished_;
-  s["config"] = o_.config();
-  s["ember_version"] = "0.1.0";
-  return s;
-}
-
-void Trainer::restore(const io::Value& s) {
-  const io::Dict& saved = s.at("config").dict();
-  io::Value mine = o_.config();
-  for (const auto& [k, v] : mine.dict())
-    EMBER_CHECK_VALUE(saved.contains(k) && io::summary(saved.at(k)) == io::summary(v), "the checkpoints in ", o_.run_dir,
-                      " were written with ", k.str(), " = ", saved.contains(k) ? io::summary(saved.at(k)) : "(unset)",
-                      ", this run has ", io::summary(v), "; use the same flags, another --run-dir, or --no-resume");
-  model_->load_state_dict(s.at("model_state_dict"));
-  optimizer_->load_state_dict(s.at("optimizer_state_dict"));
-  scheduler_->load_state_dict(s.at("scheduler_state_dict"));
-  const io::Value& gen = s.at("rng_states").at("default");
-  default_generator().set_state({static_cast<uint64_t>(gen.at("seed").to_int()), static_cast<uint64_t>(gen.at("offset").to_int())});
-  loader_->load_state_dict(s.at("data_loader_state"));
-  epoch_ = s.at("epoch").to_int();
-  global_step_ = s.at("global_step").to_int();
-  last_loss_ = s.at("loss").to_double();
-  history_ = s.at("history").list();
-  metrics_rows_ = s.at("metrics_rows").to_int();
-  finished_ = s.at("finished").to_bool();
-}
-
-void Trainer::save(std::map<std::string, double> metrics) {
-  checkpoints_->save(global_step_, state(), std::move(metrics));
-}
-
-void Trainer::append_metrics(const nlohmann::json& row) {
-  std::ofstream out(o_.run_dir + "/metrics.jsonl", std::ios::app);
-  out << row.dump() << "\n";
-  out.flush();
-  EMBER_CHECK(out.good(), o_.run_dir, "/metrics.jsonl: write failed");
-  ++metrics_rows_;
-}
-
-// Keeps the first `rows` rows: those the checkpoint we resume from had seen. Later rows (and a
-// row torn by a kill) belong to steps that will run again.
-void Trainer::truncate_metrics(int64_t rows) {
-  std::string path = o_.run_dir + "/metrics.jsonl";
-  std::ifstream in(path);
-  std::string text, line;
-  for (int64_t i = 0; i < rows && std::getline(in, line); ++i) text += line + "\n";
-  io::AtomicFile out(path);
-  out.write(text.data(), text.size());
-  out.commit();
-}
-
-Trainer::Eval Trainer::evaluate() {
+Trainer::Eval Trainer::evaluate(const train::PreemptionGuard* preemption) {
   NoGradGuard no_grad;
   model_->eval();
   Eval e;
   double loss_sum = 0, correct = 0;
   int64_t n = test_data_->size();
   for (int64_t start = 0; start < n; start += 1000) {
-    if (preemption_requested()) {
+    if (preemption && preemption->requested()) {
       e.interrupted = true;
       break;
     }
@@ -145,48 +73,57 @@ Trainer::Eval Trainer::evaluate() {
 }
 
 int Trainer::run() {
-  fs::create_directories(o_.run_dir);
-  if (o_.no_resume)
-    for (const auto& e : fs::directory_iterator(o_.run_dir)) {
-      std::string name = e.path().filename().string();
-      if (name.rfind("ckpt-", 0) == 0 || name == "checkpoints.json" || name == "metrics.jsonl" || name == "corrupt") fs::remove_all(e.path());
-    }
-  checkpoints_ = std::make_unique<io::CheckpointManager>(
-      o_.run_dir, io::CheckpointPolicy().keep_last(o_.keep).keep_best(1, "test_accuracy", true).background(o_.async_save));
-  auto latest = checkpoints_->latest();
-  for (const std::string& m : checkpoints_->take_messages()) progress_.message("note: " + m);
+  // Takes the run directory's lock first: a second trainer on it stops here, touching nothing.
+  train::Checkpointer ckpt(o_.run_dir, train::CheckpointerOptions()
+                                           .keep_last(o_.keep)
+                                           .keep_best(1, "test_accuracy", true)
+                                           .background(o_.async_save)
+                                           .resume(!o_.no_resume)
+                                           .max_steps(o_.max_steps));
+  ckpt.add("model_state_dict", *model_)
+      .add("optimizer_state_dict", *optimizer_)
+      .add("scheduler_state_dict", *scheduler_)
+      .add("data_loader_state", *loader_)
+      .add("rng_states", rngs_)
+      .track("loss", last_loss_)
+      .track("history", history_)
+      .must_match("config", o_.config());
+  train::Position at = ckpt.resume();
+  for (const std::string& m : ckpt.take_messages()) progress_.message("note: " + m);
   int64_t per_epoch = loader_->batches_per_epoch(), total = o_.epochs * per_epoch;
-  if (latest) {
-    restore(latest->state);
-    truncate_metrics(metrics_rows_);
-    if (finished_) {
-      double acc = history_.empty() ? 0 : history_.back().at("test_accuracy").to_double();
-      progress_.message(str("run in ", o_.run_dir, " is finished: ", epoch_, " epochs, ", global_step_, " steps, test accuracy ",
-                            fmt("%.4f", acc), " (", latest->info.path, "); nothing to do"));
-      return 0;
-    }
-    progress_.message(str("resuming from ", latest->info.path, ": epoch ", epoch_ + 1, "/", o_.epochs, ", step ",
-                          global_step_, "/", total, ", batch ", loader_->cursor(), "/", per_epoch, " of the epoch"));
+  auto test_accuracy = [&] { return history_.empty() ? 0.0 : history_.back().at("test_accuracy").to_double(); };
+  if (at.finished) {
+    progress_.message(str("run in ", o_.run_dir, " is finished: ", at.epoch, " epochs, ", at.step, " steps, test accuracy ",
+                          fmt("%.4f", test_accuracy()), " (", at.path, "); nothing to do"));
+    return 0;
+  }
+  if (ckpt.at_step_limit(at)) {
+    progress_.message(str("run in ", o_.run_dir, " is at --max-steps ", o_.max_steps, ": step ", at.step, " is saved (", at.path,
+                          "); nothing to do (run without --max-steps, or with a larger one, to continue)"));
+    return 0;
+  }
+  if (at.resumed()) {
+    progress_.message(str("resuming from ", at.path, ": epoch ", at.epoch + 1, "/", o_.epochs, ", step ", at.step, "/", total,
+                          ", batch ", loader_->cursor(), "/", per_epoch, " of the epoch"));
   } else {
-    truncate_metrics(0);
     loader_->set_epoch(0);
     progress_.message(str("training ", o_.model, " on Fashion-MNIST (", train_data_->size(), " images) for ", o_.epochs,
                           " epochs of ", per_epoch, " steps; checkpoints in ", o_.run_dir));
   }
-  install_preemption_handlers();
+  train::PreemptionGuard preemption;
   double train_ms = 0;
   int64_t timed_steps = 0;
   auto requeue = [&](const char* where) {
-    save();
-    checkpoints_->wait();
-    progress_.message(str("preempted by signal ", preemption_signal(), " ", where, ": saved step ", global_step_, " in ",
-                          o_.run_dir, "; exit ", kExitRequeue, " (run the same command to continue)"));
-    return kExitRequeue;
+    ckpt.save(at);
+    ckpt.wait();
+    progress_.message(str("preempted by signal ", preemption.signal(), " ", where, ": saved step ", at.step, " in ", o_.run_dir,
+                          "; exit ", train::kExitRequeue, " (run the same command to continue)"));
+    return train::kExitRequeue;
   };
-  while (epoch_ < o_.epochs) {
+  while (at.epoch < o_.epochs) {
     io::Batch batch;
     while (true) {
-      if (preemption_requested()) return requeue("during training");
+      if (preemption.requested()) return requeue("during training");
       if (!loader_->next(batch)) break;
       auto start = Clock::now();
       Tensor logits = model_->forward(model_input(o_.model, batch.input));
@@ -197,52 +134,52 @@ int Trainer::run() {
       scheduler_->step();
       train_ms += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
       ++timed_steps;
-      ++global_step_;
+      ++at.step;
       last_loss_ = loss.item();
       double acc = accuracy_of(logits.detach(), batch.target);
-      progress_.step(epoch_, o_.epochs, loader_->cursor(), per_epoch, global_step_, total, last_loss_, acc,
-                     1000.0 * timed_steps / train_ms);
-      if (global_step_ % o_.log_every == 0) {
+      progress_.step({at.epoch, o_.epochs, loader_->cursor(), per_epoch, at.step, total, last_loss_, acc, 1000.0 * timed_steps / train_ms});
+      if (at.step % o_.log_every == 0) {
         double lr = optimizer_->param_groups()[0].lr();
-        append_metrics({{"kind", "train"}, {"step", global_step_}, {"epoch", epoch_ + 1}, {"loss", last_loss_},
-                        {"accuracy", acc}, {"lr", lr}});
-        progress_.line(str("epoch ", epoch_ + 1, "/", o_.epochs, " step ", global_step_, "/", total,
+        ckpt.metrics().append({{"kind", "train"}, {"step", at.step}, {"epoch", at.epoch + 1}, {"loss", last_loss_},
+                               {"accuracy", acc}, {"lr", lr}});
+        progress_.line(str("epoch ", at.epoch + 1, "/", o_.epochs, " step ", at.step, "/", total,
                            fmt(" loss %.4f acc %.4f lr %.6f %.2f ms/step", last_loss_, acc, lr, train_ms / timed_steps)));
       }
-      if (o_.save_every_steps > 0 && global_step_ % o_.save_every_steps == 0) {
-        save();
-        progress_.line(str("checkpoint step ", global_step_, o_.async_save ? " (background)" : "",
-                           fmt(": training stalled %.1f ms", checkpoints_->last_stall_ms())));
+      bool saved = o_.save_every_steps > 0 && at.step % o_.save_every_steps == 0;
+      if (saved) {
+        ckpt.save(at);
+        progress_.line(str("checkpoint step ", at.step, o_.async_save ? " (background)" : "",
+                           fmt(": training stalled %.1f ms", ckpt.last_stall_ms())));
       }
-      if (o_.max_steps > 0 && global_step_ >= o_.max_steps) {
-        save();
-        checkpoints_->wait();
-        progress_.message(str("stopped at --max-steps ", o_.max_steps, ": saved step ", global_step_,
+      if (ckpt.at_step_limit(at)) {
+        if (!saved) ckpt.save(at);
+        ckpt.wait();
+        progress_.message(str("stopped at --max-steps ", o_.max_steps, ": saved step ", at.step,
                               "; run again without --max-steps to continue"));
         return 0;
       }
     }
-    Eval e = evaluate();
+    Eval e = evaluate(&preemption);
     if (e.interrupted) return requeue("during evaluation");
     io::Dict h;
-    h.insert("epoch", epoch_ + 1);
-    h.insert("step", global_step_);
+    h.insert("epoch", at.epoch + 1);
+    h.insert("step", at.step);
     h.insert("test_loss", e.loss);
     h.insert("test_accuracy", e.accuracy);
     history_.push_back(io::Value(std::move(h)));
-    append_metrics({{"kind", "eval"}, {"step", global_step_}, {"epoch", epoch_ + 1}, {"test_loss", e.loss}, {"test_accuracy", e.accuracy}});
-    progress_.message(str("epoch ", epoch_ + 1, "/", o_.epochs, fmt(": test accuracy %.4f, test loss %.4f", e.accuracy, e.loss)));
-    ++epoch_;
-    loader_->set_epoch(epoch_);
-    finished_ = epoch_ == o_.epochs;
-    save({{"test_accuracy", e.accuracy}});
+    ckpt.metrics().append(
+        {{"kind", "eval"}, {"step", at.step}, {"epoch", at.epoch + 1}, {"test_loss", e.loss}, {"test_accuracy", e.accuracy}});
+    progress_.message(str("epoch ", at.epoch + 1, "/", o_.epochs, fmt(": test accuracy %.4f, test loss %.4f", e.accuracy, e.loss)));
+    ++at.epoch;
+    loader_->set_epoch(at.epoch);
+    at.finished = at.epoch == o_.epochs;
+    ckpt.save(at, {{"test_accuracy", e.accuracy}});
   }
-  checkpoints_->wait();
-  double acc = history_.empty() ? 0 : history_.back().at("test_accuracy").to_double();
-  progress_.message(str("done: ", o_.epochs, " epochs, ", global_step_, " steps, ",
+  ckpt.wait();
+  progress_.message(str("done: ", o_.epochs, " epochs, ", at.step, " steps, ",
                         timed_steps ? fmt("%.2f", train_ms / timed_steps) : std::string("n/a"),
                         " ms/step (mean over training steps of this process, ", o_.threads, " thread(s)), final test accuracy ",
-                        fmt("%.4f", acc)));
+                        fmt("%.4f", test_accuracy())));
   return 0;
 }
 
@@ -261,7 +198,7 @@ int Trainer::evaluate_only() {
   }
   // An ember checkpoint holds model_state_dict; a PyTorch state_dict is the model's dict itself.
   model_->load_state_dict(loaded.contains("model_state_dict") ? loaded.at("model_state_dict") : loaded);
-  Eval e = evaluate();
+  Eval e = evaluate(nullptr);
   std::printf("%s: test accuracy %.4f, test loss %.4f (%lld images, eval mode)\n", from.c_str(), e.accuracy, e.loss,
               static_cast<long long>(test_data_->size()));
   return 0;

@@ -1,9 +1,11 @@
-// The training run: model, optimizer, scheduler, data loader, checkpoints, metrics.jsonl.
+// The training run: model, optimizer, scheduler and data loader, resumed by the library's
+// train::Checkpointer.
 //
-// Everything that determines the next step lives in the checkpoint — model, optimizer and
-// scheduler state, epoch and global step, the default generator (dropout), the data loader's
-// position, the metric history and the number of metrics rows written — so a run resumed from a
-// checkpoint continues bit-identically to one that never stopped (same seed and thread count).
+// Everything that determines the next step is registered with the Checkpointer — model, optimizer
+// and scheduler state, the default generator (dropout), the data loader's position, the last loss
+// and the metric history; the Checkpointer adds epoch, global step and the metrics.jsonl row count
+// — so a run resumed from a checkpoint continues bit-identically to one that never stopped (same
+// seed and thread count).
 #pragma once
 
 #include <memory>
@@ -11,7 +13,6 @@
 
 #include "ember.h"
 #include "options.h"
-#include "progress.h"
 
 namespace fashion {
 
@@ -28,12 +29,8 @@ class Trainer {
     double loss = 0, accuracy = 0;
     bool interrupted = false;
   };
-  ember::io::Value state() const;
-  void restore(const ember::io::Value& state);
-  void save(std::map<std::string, double> metrics = {});
-  Eval evaluate();
-  void append_metrics(const nlohmann::json& row);
-  void truncate_metrics(int64_t rows);
+  // Stops early (interrupted) when `preemption` has been requested.
+  Eval evaluate(const ember::train::PreemptionGuard* preemption);
 
   Options o_;
   std::shared_ptr<const ember::io::Dataset> train_data_, test_data_;
@@ -41,11 +38,9 @@ class Trainer {
   std::unique_ptr<ember::optim::Optimizer> optimizer_;
   std::unique_ptr<ember::optim::CosineAnnealingLR> scheduler_;
   std::unique_ptr<ember::io::DataLoader> loader_;
-  std::unique_ptr<ember::io::CheckpointManager> checkpoints_;
-  Progress progress_;
-  int64_t epoch_ = 0, global_step_ = 0, metrics_rows_ = 0;
+  ember::train::Generators rngs_;  // {"default": the default generator}
+  ember::train::ProgressBar progress_;
   double last_loss_ = 0;
-  bool finished_ = false;
   ember::io::List history_;  // one {"epoch", "step", "test_loss", "test_accuracy"} per epoch
 };
 

@@ -74,9 +74,9 @@ void DataLoader::load_state_dict(const Value& state) {
   int64_t seed = state.at("seed").to_int(), epoch = state.at("epoch").to_int(), cursor = state.at("cursor").to_int();
   EMBER_CHECK_VALUE(static_cast<uint64_t>(seed) == options_.seed_, "DataLoader.load_state_dict: the state was saved with seed ",
                     seed, " but this loader uses seed ", options_.seed_);
+  EMBER_CHECK_VALUE(cursor >= 0 && cursor <= batches_per_epoch() && epoch >= 0, "DataLoader.load_state_dict: epoch ", epoch,
+                    ", cursor ", cursor, " is out of range for ", batches_per_epoch(), " batches per epoch");
   set_epoch(epoch);
-  EMBER_CHECK_VALUE(cursor >= 0 && cursor <= batches_per_epoch(), "DataLoader.load_state_dict: cursor ", cursor,
-                    " is out of range for ", batches_per_epoch(), " batches per epoch");
   cursor_ = cursor;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "io/stateful.h"
 #include "io/value.h"
 
 namespace ember::io {
@@ -60,7 +61,7 @@ struct DataLoaderOptions {
   DataLoaderOptions& seed(uint64_t s) { seed_ = s; return *this; }
 };
 
-class DataLoader {
+class DataLoader : public Stateful {
  public:
   DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options);
 
@@ -75,10 +76,10 @@ class DataLoader {
   std::vector<int64_t> order(int64_t epoch) const;
 
   // {"seed": int, "epoch": int, "cursor": int}
-  Value state_dict() const;
+  Value state_dict() const override;
   // Restores the position; the next batch is the one an uninterrupted loader would draw next.
   // Throws if the state's seed differs from the loader's or the cursor is out of range.
-  void load_state_dict(const Value& state);
+  void load_state_dict(const Value& state) override;
 
  private:
   std::shared_ptr<const Dataset> dataset_;

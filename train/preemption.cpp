@@ -1,0 +1,40 @@
+#include "train/preemption.h"
+
+#include <unistd.h>
+
+#include <atomic>
+
+#include "core/error.h"
+
+namespace ember::train {
+
+namespace {
+
+constexpr int kSignals[3] = {SIGTERM, SIGINT, SIGUSR1};
+std::atomic<int> requested_signal{0};
+std::atomic<bool> guard_alive{false};
+
+void on_signal(int sig) {
+  if (requested_signal.exchange(sig) != 0) _exit(128 + sig);  // the second signal: leave now
+}
+
+}  // namespace
+
+PreemptionGuard::PreemptionGuard() {
+  EMBER_CHECK(!guard_alive.exchange(true), "PreemptionGuard: another guard is already alive in this process");
+  requested_signal = 0;
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int i = 0; i < 3; ++i) sigaction(kSignals[i], &sa, &previous_[i]);
+}
+
+PreemptionGuard::~PreemptionGuard() {
+  for (int i = 0; i < 3; ++i) sigaction(kSignals[i], &previous_[i], nullptr);
+  guard_alive = false;
+}
+
+bool PreemptionGuard::requested() const { return requested_signal.load() != 0; }
+int PreemptionGuard::signal() const { return requested_signal.load(); }
+
+}  // namespace ember::train
