@@ -147,3 +147,38 @@ TEST(Resume, FinishedRunSaysSo) {
   ProcessResult other = run_process(args(dir, {"--lr", "0.5"}));
   EXPECT_EQ(other.exit_code, 2);  // a resumed run must use the same settings
 }
+
+// Re-running a command that reached --max-steps does nothing (a scheduler re-runs the same
+// command after a preemption); it used to train one more step each time.
+TEST(Resume, RerunAtMaxStepsDoesNothing) {
+  fs::path dir = fresh("max_steps");
+  ASSERT_EQ(run_process(args(dir, {"--max-steps", "30"})).exit_code, 0);
+  std::string checkpoint = read(dir / "ckpt-0000000030.pt"), metrics = read(dir / "metrics.jsonl");
+  for (int i = 0; i < 2; ++i) {
+    ProcessResult again = run_process(args(dir, {"--max-steps", "30"}));
+    EXPECT_EQ(again.exit_code, 0);
+    EXPECT_TRUE(again.has("is at --max-steps 30: step 30 is saved")) << (again.lines.empty() ? "" : again.lines.back());
+  }
+  EXPECT_FALSE(fs::exists(dir / "ckpt-0000000031.pt"));
+  EXPECT_EQ(io::CheckpointManager(dir.string()).list().back().step, 30);
+  EXPECT_TRUE(read(dir / "ckpt-0000000030.pt") == checkpoint);
+  EXPECT_TRUE(read(dir / "metrics.jsonl") == metrics);
+  // And the run continues from there without the limit, as if it had never stopped.
+  ASSERT_EQ(run_process(args(dir)).exit_code, 0);
+  expect_same_as_reference(dir);
+}
+
+// Two trainers on one run directory: the second fails at once, naming the first; the first's
+// metrics.jsonl gets every row once.
+TEST(Resume, SecondTrainerOnTheSameRunDirectoryIsRefused) {
+  fs::path dir = fresh("two_trainers");
+  ProcessResult second;
+  ProcessResult first = run_process(args(dir), [&](const std::string& line) {
+    if (step_of(line) == 20 && second.lines.empty()) second = run_process(args(dir));
+    return 0;
+  });
+  ASSERT_EQ(first.exit_code, 0);
+  EXPECT_EQ(second.exit_code, 2);
+  EXPECT_TRUE(second.has("is in use by pid")) << (second.lines.empty() ? "" : second.lines[0]);
+  expect_same_as_reference(dir);
+}

@@ -1,5 +1,5 @@
-// Runs a program, reading its stdout line by line, and lets a test send it a signal when a line
-// appears (SIGKILL mid-training, SIGTERM for preemption).
+// Runs a program, reading its stdout and stderr line by line, and lets a test send it a signal when
+// a line appears (SIGKILL mid-training, SIGTERM for preemption).
 #pragma once
 
 #include <signal.h>
@@ -22,13 +22,14 @@ struct ProcessResult {
   }
 };
 
-// Runs argv; after each stdout line, if on_line returns a signal number (> 0), sends it once.
+// Runs argv; after each output line, if on_line returns a signal number (> 0), sends it once.
 inline ProcessResult run_process(const std::vector<std::string>& argv, const std::function<int(const std::string&)>& on_line = {}) {
   int fds[2];
   if (pipe(fds) != 0) return {};
   pid_t pid = fork();
   if (pid == 0) {
     dup2(fds[1], STDOUT_FILENO);
+    dup2(fds[1], STDERR_FILENO);
     close(fds[0]);
     close(fds[1]);
     std::vector<char*> args;
