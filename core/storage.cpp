@@ -14,6 +14,7 @@ struct Storage::Impl {
   std::shared_ptr<void> owner;  // set for borrowed memory
   bool borrowed = false;
   std::atomic<uint64_t> version{0};
+  std::string saved_location;
 
   ~Impl() {
     if (!borrowed && data) backend(device).deallocate(data, nbytes);
@@ -48,6 +49,15 @@ bool Storage::is_borrowed() const { return impl_ && impl_->borrowed; }
 uint64_t Storage::version() const { return impl_ ? impl_->version.load(std::memory_order_relaxed) : 0; }
 void Storage::bump_version() const {
   if (impl_) impl_->version.fetch_add(1, std::memory_order_relaxed);
+}
+
+const std::string& Storage::saved_location() const {
+  static const std::string none;
+  return impl_ ? impl_->saved_location : none;
+}
+
+void Storage::set_saved_location(std::string location) const {
+  if (impl_) impl_->saved_location = std::move(location);
 }
 
 }  // namespace ember

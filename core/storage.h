@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "core/device.h"
 
@@ -35,6 +36,11 @@ class Storage {
   // version of each tensor a backward step reads and refuses to run on modified data.
   uint64_t version() const;
   void bump_version() const;
+  // The location a file recorded for these bytes ("cuda:1") when they were loaded onto the CPU
+  // without being moved (io::LoadOptions().keep_saved_locations(), as ember's tools load files);
+  // saving writes it back. Empty for every other storage.
+  const std::string& saved_location() const;
+  void set_saved_location(std::string location) const;
 
  private:
   struct Impl;

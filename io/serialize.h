@@ -37,6 +37,7 @@ struct LoadOptions {
   std::optional<MapLocation> map_location_;
   bool mmap_ = false;
   std::optional<bool> verify_crc_;  // default: on, except with mmap (reading every page defeats it)
+  bool keep_saved_locations_ = false;
 
   // Everything onto one device: map_location("cpu").
   LoadOptions& map_location(Device device);
@@ -46,6 +47,10 @@ struct LoadOptions {
   // Tensors borrow the file's pages (copy-on-write) instead of reading them.
   LoadOptions& mmap(bool on = true) { mmap_ = on; return *this; }
   LoadOptions& verify_crc(bool on) { verify_crc_ = on; return *this; }
+  // For tools that read any file: every storage loads on the CPU, whatever device it was saved on
+  // (even one this build or machine lacks), and remembers its saved location
+  // (Storage::saved_location), which save() writes back. Ignored where a map_location is given.
+  LoadOptions& keep_saved_locations(bool on = true) { keep_saved_locations_ = on; return *this; }
   bool should_verify_crc() const { return verify_crc_.value_or(!mmap_); }
 };
 

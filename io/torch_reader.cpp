@@ -12,7 +12,7 @@ namespace ember::io {
 
 Device resolve_location(const std::string& location, const LoadOptions& options, const std::string& where) {
   if (options.map_location_) return (*options.map_location_)(location);
-  if (location == "cpu") return kCPU;
+  if (location == "cpu" || options.keep_saved_locations_) return kCPU;
   Device d;
   try {
     d = Device(location);
@@ -199,6 +199,8 @@ Value load_torch_zip(std::shared_ptr<ByteSource> source, const LoadOptions& opti
       if (!device.is_cpu())
         ref->storage = Tensor::make(host, {pid.numel}, {1}, 0, pid.dtype).to(device).storage();
     }
+    if (options.keep_saved_locations_ && !options.map_location_ && pid.location != "cpu")
+      ref->storage.set_saved_location(pid.location);
     loaded[pid.key] = ref;
     item.storage = ref;
     return item;

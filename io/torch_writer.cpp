@@ -142,7 +142,8 @@ class TorchPickler {
     p.string("storage");
     p.global("torch", storage_class(t.dtype()));
     p.string(std::to_string(key));
-    p.string(t.device().str());
+    const std::string& saved = t.storage().saved_location();
+    p.string(saved.empty() ? t.device().str() : saved);
     p.integer(storages[key].numel);
     p.op('t');
     p.binpersid();

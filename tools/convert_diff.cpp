@@ -11,9 +11,12 @@ namespace ember::tools {
 
 int convert(const std::vector<std::string>& args) {
   std::vector<std::string> files;
-  std::string to;
+  std::string to, map_location;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--to") {
+    if (args[i] == "--map-location") {
+      if (i + 1 >= args.size()) throw UsageError{"--map-location needs a device (cpu)"};
+      map_location = args[++i];
+    } else if (args[i] == "--to") {
       if (i + 1 >= args.size()) throw UsageError{"--to needs pt or safetensors"};
       to = args[++i];
       if (to != "pt" && to != "safetensors") throw UsageError{"--to must be pt or safetensors, found '" + to + "'"};
@@ -26,7 +29,10 @@ int convert(const std::vector<std::string>& args) {
   if (files.size() != 2) throw UsageError{"expected IN and OUT"};
   if (to.empty())  // a convenience for naming the output; reading never looks at extensions
     to = files[1].size() > 12 && files[1].substr(files[1].size() - 12) == ".safetensors" ? "safetensors" : "pt";
-  io::Value v = io::load(files[0]);
+  // Tensors keep the location the file gave them (a GPU checkpoint stays one) unless told otherwise.
+  io::LoadOptions options = io::LoadOptions().keep_saved_locations();
+  if (!map_location.empty()) options.map_location(Device(map_location));
+  io::Value v = io::load(files[0], options);
   if (to == "safetensors") {
     io::AtomicFile out(files[1]);
     std::vector<std::string> notes;
@@ -49,7 +55,9 @@ struct Differ {
   void compare(const io::Value& a, const io::Value& b, const std::string& path) {
     if (a.type_name() != b.type_name()) {
       report.push_back(path + ": type " + a.type_name() + " vs " + b.type_name());
-      return;
+      // An OrderedDict against a dict (or a list against a tuple): the items are still comparable.
+      bool both_dicts = a.is_dict() && b.is_dict(), both_sequences = (a.is_list() || a.is_tuple()) && (b.is_list() || b.is_tuple());
+      if (!both_dicts && !both_sequences) return;
     }
     switch (a.kind()) {
       case io::Value::Kind::Tensor: return tensors(a.to_tensor(), b.to_tensor(), path);
@@ -123,7 +131,8 @@ int diff(const std::vector<std::string>& args) {
     }
   }
   if (files.size() != 2) throw UsageError{"expected two files A and B"};
-  io::Value a = io::load(files[0]), b = io::load(files[1]);
+  io::LoadOptions any_device = io::LoadOptions().keep_saved_locations();
+  io::Value a = io::load(files[0], any_device), b = io::load(files[1], any_device);
   Differ d{atol, {}};
   d.compare(a, b, "root");
   if (d.report.empty()) {

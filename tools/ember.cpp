@@ -15,7 +15,9 @@ namespace {
 const char* kUsage =
     "usage: ember <command> ...\n"
     "  inspect FILE [--json [--values]]   show what a checkpoint holds (keys, dtypes, shapes, shared storage)\n"
-    "  convert IN OUT [--to pt|safetensors]  rewrite a checkpoint in the other format\n"
+    "  convert IN OUT [--to pt|safetensors] [--map-location cpu]\n"
+    "                                     rewrite a checkpoint in the other format (tensors keep their\n"
+    "                                     saved device unless --map-location says otherwise)\n"
     "  diff A B [--atol X]                compare two checkpoints value by value (exit 1 if they differ)\n"
     "  plot RUN_DIR [RUN_DIR...] -o curves.svg   draw loss and accuracy from metrics.jsonl\n";
 

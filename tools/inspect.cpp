@@ -14,6 +14,12 @@ namespace ember::tools {
 
 namespace {
 
+// Where the file says a tensor lives ("cuda:0" for a GPU checkpoint read on this CPU).
+std::string location_of(const Tensor& t) {
+  const std::string& saved = t.storage().saved_location();
+  return saved.empty() ? t.device().str() : saved;
+}
+
 using json = nlohmann::ordered_json;
 
 // Storages in order of first appearance, with the path that first used each.
@@ -50,7 +56,7 @@ void tree(const io::Value& v, const std::string& path, const std::string& indent
       const Tensor& t = v.to_tensor();
       size_t before = storages.first.size();
       int64_t key = storages.key(t, path);
-      os << "Tensor " << t.dtype() << " " << t.sizes() << " " << t.device();
+      os << "Tensor " << t.dtype() << " " << t.sizes() << " " << location_of(t);
       if (!t.is_contiguous()) os << " stride " << t.strides();
       if (t.storage_offset()) os << " offset " << t.storage_offset();
       if (t.requires_grad()) os << " requires_grad";
@@ -100,7 +106,7 @@ json to_json(const io::Value& v, const std::string& path, StorageTable& storages
     case io::Value::Kind::Tensor: {
       const Tensor& t = v.to_tensor();
       json j = {{"type", "tensor"}, {"dtype", dtype_name(t.dtype())}, {"shape", t.sizes()}, {"stride", t.strides()},
-                {"storage_offset", t.storage_offset()}, {"storage", storages.key(t, path)}, {"location", t.device().str()},
+                {"storage_offset", t.storage_offset()}, {"storage", storages.key(t, path)}, {"location", location_of(t)},
                 {"requires_grad", t.requires_grad()}};
       if (values) {
         json vals = json::array();
@@ -152,7 +158,7 @@ int inspect(const std::vector<std::string>& args) {
   if (file.empty()) throw UsageError{"expected a FILE"};
   if (values && !as_json) throw UsageError{"--values needs --json"};
   std::string format = io::detect_format(file);
-  io::Value v = io::load(file);
+  io::Value v = io::load(file, io::LoadOptions().keep_saved_locations());  // any file, on any build
   StorageTable storages;
   if (as_json) {
     json object = to_json(v, "root", storages, values);
@@ -160,7 +166,7 @@ int inspect(const std::vector<std::string>& args) {
     for (size_t i = 0; i < storages.first.size(); ++i) {
       const Tensor& t = storages.first[i].second;
       storage_list.push_back({{"storage", i}, {"dtype", dtype_name(t.dtype())}, {"nbytes", t.storage().nbytes()},
-                              {"location", t.device().str()}, {"first_used_by", storages.first[i].first}});
+                              {"location", location_of(t)}, {"first_used_by", storages.first[i].first}});
     }
     json out = {{"file", file}, {"format", format}, {"total_bytes", storages.total_bytes()},
                 {"storages", std::move(storage_list)}, {"object", std::move(object)}};

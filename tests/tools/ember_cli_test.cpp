@@ -127,3 +127,69 @@ TEST(EmberCli, PlotDrawsEveryRun) {
   EXPECT_EQ(lines, 4u);  // loss and accuracy of both runs
   EXPECT_EQ(ember_cmd("plot /nonexistent -o " + svg.string()).status, 2);
 }
+
+namespace {
+
+// A checkpoint whose storages are tagged cuda:1, as a GPU run writes it.
+fs::path gpu_checkpoint() {
+  fs::path p = temp("gpu_saved.pt");
+  Tensor w = arange(6, kFloat32).reshape({2, 3});
+  w.storage().set_saved_location("cuda:1");
+  io::Value v = io::Dict();
+  v["w"] = w;
+  v["step"] = 3;
+  io::save(v, p.string());
+  return p;
+}
+
+}  // namespace
+
+// Tools read any file: a GPU checkpoint on a build without CUDA.
+TEST(EmberCli, ToolsReadFilesSavedOnAGpu) {
+  fs::path gpu = gpu_checkpoint();
+  EXPECT_THROW(io::load(gpu.string()), ValueError);  // a user's plain load onto a missing device
+  CliResult r = ember_cmd("inspect " + gpu.string());
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("cuda:1"), std::string::npos) << r.out;
+  r = ember_cmd("inspect --json " + gpu.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["storages"][0]["location"], "cuda:1");
+  // convert keeps the location unless told otherwise.
+  fs::path kept = temp("gpu_kept.pt"), moved = temp("gpu_moved.pt");
+  ASSERT_EQ(ember_cmd("convert " + gpu.string() + " " + kept.string()).status, 0);
+  EXPECT_THROW(io::load(kept.string()), ValueError);
+  io::Value k = io::load(kept.string(), io::LoadOptions().keep_saved_locations());
+  EXPECT_EQ(k.at("w").to_tensor().storage().saved_location(), "cuda:1");
+  CliResult c = ember_cmd("convert " + gpu.string() + " " + moved.string() + " --map-location cpu");
+  ASSERT_EQ(c.status, 0) << c.err;
+  io::Value m = io::load(moved.string());  // plain load: now a CPU file
+  EXPECT_EQ(m.at("w").to_tensor().to_vector<float>(), (std::vector<float>{0, 1, 2, 3, 4, 5}));
+  // diff compares values, wherever they were saved.
+  EXPECT_EQ(ember_cmd("diff " + gpu.string() + " " + moved.string()).status, 0);
+  io::Value changed = io::load(moved.string());
+  changed["step"] = 4;
+  io::save(changed, moved.string());
+  CliResult d = ember_cmd("diff " + gpu.string() + " " + moved.string());
+  EXPECT_EQ(d.status, 1);
+  EXPECT_NE(d.out.find("root['step']: 3 vs 4"), std::string::npos) << d.out;
+}
+
+// An OrderedDict against a dict: the type difference, and then every item.
+TEST(EmberCli, DiffOfOrderedDictAgainstDictComparesTheItems) {
+  fs::path a = temp("od.pt"), b = temp("plain.pt");
+  io::Dict od(true), plain;
+  od.insert("x", Tensor(full({3}, 1.0)));
+  od.insert("y", 1);
+  plain.insert("x", Tensor(full({3}, 2.0)));
+  plain.insert("y", 1);
+  plain.insert("z", 5);
+  io::save(io::Value(od), a.string());
+  io::save(io::Value(plain), b.string());
+  CliResult d = ember_cmd("diff " + a.string() + " " + b.string());
+  EXPECT_EQ(d.status, 1);
+  EXPECT_NE(d.out.find("root: type"), std::string::npos) << d.out;
+  EXPECT_NE(d.out.find("root['x']: 3 of 3 values differ"), std::string::npos) << d.out;
+  EXPECT_NE(d.out.find("root['z']: only in B"), std::string::npos) << d.out;
+  EXPECT_EQ(d.out.find("root['y']"), std::string::npos) << d.out;
+}
