@@ -1,10 +1,57 @@
 #include "optim/optimizer.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "core/autograd/grad_mode.h"
 
 namespace ember::optim {
+
+namespace {
+
+// What tells optimizers' state dicts apart (PyTorch's carry no class name): hyper-parameter keys
+// only one family has, and the per-parameter state entries it keeps. Families ember lacks are
+// listed so that an error can name where a state came from.
+struct Family {
+  const char* name;
+  std::vector<std::string> signature;   // param_group keys that identify the family
+  std::vector<std::string> state_keys;  // per-parameter state entries
+};
+const std::vector<Family>& families() {
+  static const std::vector<Family> f = {
+      {"SGD", {"momentum", "dampening", "nesterov"}, {"momentum_buffer"}},
+      {"Adam/AdamW", {"betas", "amsgrad"}, {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}},
+      {"RMSprop", {"alpha", "centered"}, {"step", "square_avg", "momentum_buffer", "grad_avg"}},
+      {"Adagrad", {"lr_decay", "initial_accumulator_value"}, {"step", "sum"}},
+      {"Adadelta", {"rho"}, {}},
+      {"ASGD", {"lambd", "t0"}, {}},
+      {"Rprop", {"etas", "step_sizes"}, {}},
+      {"NAdam", {"momentum_decay"}, {}},
+      {"LBFGS", {"max_iter", "history_size"}, {}},
+      {"Adamax", {"betas"}, {}},
+  };
+  return f;
+}
+
+bool has_all(const io::Dict& d, const std::vector<std::string>& keys) {
+  for (const std::string& k : keys)
+    if (!d.contains(k)) return false;
+  return !keys.empty();
+}
+
+const Family* family_of(const io::Dict& options) {
+  for (const Family& f : families())
+    if (has_all(options, f.signature)) return &f;
+  return nullptr;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string s;
+  for (const std::string& x : v) s += (s.empty() ? "'" : ", '") + x + "'";
+  return s;
+}
+
+}  // namespace
 
 void check_non_negative(const std::string& optimizer, const io::Dict& options, const char* key, const char* what) {
   double v = options.at(key).to_double();
@@ -96,6 +143,22 @@ void Optimizer::load_state_dict(const io::Value& sd) {
                       " parameters in the state, ", groups_[g].params.size(), " in this optimizer");
     for (const Tensor& p : groups_[g].params) params.push_back(p);
   }
+  // Another optimizer's state (Adam given SGD's): refuse, naming both.
+  const Family* mine = family_of(defaults_);
+  if (mine)
+    for (size_t g = 0; g < groups.size(); ++g) {
+      EMBER_CHECK_VALUE(groups[g].is_dict(), name_, ".load_state_dict: param_groups[", g, "] is a ", groups[g].type_name(), ", not a dict");
+      const io::Dict& keys = groups[g].dict();
+      if (has_all(keys, mine->signature)) continue;
+      const Family* theirs = family_of(keys);
+      std::vector<std::string> names;
+      for (const auto& [k, v] : keys)
+        if (k.is_string() && k.str() != "params") names.push_back(k.str());
+      throw ValueError(str(name_, ".load_state_dict: this is the state of ",
+                           theirs ? str("an ", theirs->name, " optimizer") : std::string("another optimizer"),
+                           ", not of ", name_, ": its param_groups[", g, "] has ", joined(names), "; ", name_, "'s have ",
+                           joined(mine->signature)));
+    }
   // Validate everything before changing anything.
   std::map<int64_t, io::Dict> loaded;
   for (const auto& [key, value] : sd.at("state").dict()) {
@@ -103,15 +166,26 @@ void Optimizer::load_state_dict(const io::Value& sd) {
     EMBER_CHECK_VALUE(index >= 0 && index < static_cast<int64_t>(params.size()), name_, ".load_state_dict: state[",
                       index, "] names a parameter this optimizer does not have (", params.size(), " parameters)");
     const Tensor& p = params[index];
+    EMBER_CHECK_VALUE(value.is_dict(), name_, ".load_state_dict: state[", index, "] is a ", value.type_name(), ", not a dict");
     io::Dict s;
     for (const auto& [k, v] : value.dict()) {
+      EMBER_CHECK_VALUE(k.is_string(), name_, ".load_state_dict: state[", index, "] has a non-string key ", k.repr());
       std::string name = k.str();
+      if (mine && std::find(mine->state_keys.begin(), mine->state_keys.end(), name) == mine->state_keys.end())
+        throw ValueError(str(name_, ".load_state_dict: state[", index, "] holds '", name, "', which ", name_,
+                             " does not keep (its per-parameter state: ", joined(mine->state_keys), ")"));
+      bool number_step = name == "step" && (v.is_int() || v.is_double());
+      bool empty_buffer = name == "momentum_buffer" && v.is_none();  // SGD without momentum
+      EMBER_CHECK_VALUE(v.is_tensor() || number_step || empty_buffer, name_, ".load_state_dict: state[", index, "]['", name,
+                        "']: expected a tensor, found ", v.type_name());
       if (v.is_tensor() && name != "step") {
         const Tensor& t = v.to_tensor();
         EMBER_CHECK_VALUE(t.sizes() == p.sizes(), name_, ".load_state_dict: state[", index, "]['", name,
                           "']: expected shape ", p.sizes(), " (the parameter's), found ", t.sizes());
         s.insert(k, t.detach().to(p.dtype()).to(p.device()).clone());
       } else if (v.is_tensor()) {
+        EMBER_CHECK_VALUE(v.to_tensor().numel() == 1, name_, ".load_state_dict: state[", index, "]['step']: expected one number, found a tensor of shape ",
+                          v.to_tensor().sizes());
         s.insert(k, v.to_tensor().detach().clone());
       } else {
         s.insert(k, v);

@@ -108,3 +108,64 @@ TEST(Optimizer, FusedAdamMatchesTheOpByOpUpdate) {
     EXPECT_GT(max(abs(sub(fused.detach(), start))).item<double>(), 1e-3) << v.name << ": the parameters moved";
   }
 }
+
+namespace {
+
+// One step of `opt` on a [2, 3] parameter, so it has per-parameter state.
+void take_a_step(optim::Optimizer& opt) {
+  Tensor& p = opt.param_groups()[0].params[0];
+  p.set_grad(full({2, 3}, 0.5));
+  opt.step();
+}
+
+}  // namespace
+
+// Every optimizer refuses another optimizer's state, naming both; nothing changes.
+TEST(Optimizer, RefusesAnotherOptimizersStateNamingBoth) {
+  Tensor p = ones({2, 3}).requires_grad_();
+  optim::SGD sgd({p}, optim::SGDOptions(0.1).momentum(0.9));
+  optim::Adam adam({p}, optim::AdamOptions(1e-3));
+  optim::RMSprop rms({p}, optim::RMSpropOptions(1e-2));
+  optim::Adagrad adagrad({p}, optim::AdagradOptions(1e-2));
+  std::vector<optim::Optimizer*> all{&sgd, &adam, &rms, &adagrad};
+  for (optim::Optimizer* o : all) take_a_step(*o);
+  for (optim::Optimizer* target : all)
+    for (optim::Optimizer* source : all) {
+      if (target == source) continue;
+      io::Value before = target->state_dict();
+      std::string m = error_of([&] { target->load_state_dict(source->state_dict()); });
+      EXPECT_NE(m.find(target->name() + ".load_state_dict: this is the state of an "), std::string::npos) << m;
+      std::string source_family = source->name() == "Adam" ? "Adam/AdamW" : source->name();
+      EXPECT_NE(m.find(source_family + " optimizer, not of " + target->name()), std::string::npos) << m;
+      EXPECT_EQ(io::summary(target->state_dict()), io::summary(before)) << "a refused load changed " << target->name();
+    }
+  // Adam and AdamW share one layout: each continues the other's state, as in PyTorch.
+  optim::AdamW adamw({p}, optim::AdamOptions(1e-3));
+  EXPECT_NO_THROW(adamw.load_state_dict(adam.state_dict()));
+}
+
+TEST(Optimizer, RefusesStateEntriesOfTheWrongKindOrShape) {
+  Tensor p = ones({2, 3}).requires_grad_();
+  optim::Adam adam({p}, optim::AdamOptions(1e-3));
+  take_a_step(adam);
+  auto with_entry = [&](const std::string& key, io::Value v) {
+    io::Value sd = adam.state_dict();
+    io::Dict state = sd.at("state").dict().at(0).dict();  // a copy of parameter 0's entries
+    state.insert(key, v);
+    io::Dict all;
+    all.insert(0, io::Value(state));
+    io::Dict out;
+    out.insert("state", io::Value(all));
+    out.insert("param_groups", sd.at("param_groups"));
+    return io::Value(out);
+  };
+  std::string m = error_of([&] { adam.load_state_dict(with_entry("momentum_buffer", zeros({2, 3}))); });
+  EXPECT_NE(m.find("state[0] holds 'momentum_buffer', which Adam does not keep"), std::string::npos) << m;
+  m = error_of([&] { adam.load_state_dict(with_entry("exp_avg", zeros({3, 2}))); });
+  EXPECT_NE(m.find("state[0]['exp_avg']: expected shape [2, 3]"), std::string::npos) << m;
+  m = error_of([&] { adam.load_state_dict(with_entry("exp_avg_sq", io::Value("zeros"))); });
+  EXPECT_NE(m.find("state[0]['exp_avg_sq']: expected a tensor, found str"), std::string::npos) << m;
+  m = error_of([&] { adam.load_state_dict(with_entry("step", zeros({2}))); });
+  EXPECT_NE(m.find("state[0]['step']: expected one number"), std::string::npos) << m;
+  EXPECT_NO_THROW(adam.load_state_dict(with_entry("step", io::Value(int64_t{7}))));  // files before PyTorch 1.12
+}
