@@ -48,7 +48,7 @@ class Pickler {
 
 // What a GLOBAL may name. Everything else is refused.
 enum class GlobalTag {
-  RebuildTensorV2, RebuildTensorV3, RebuildParameter, OrderedDict, TorchSize, TorchDevice, DTypeValue,
+  RebuildTensorV2, RebuildTensorV3, RebuildParameter, OrderedDict, Counter, TorchSize, TorchDevice, DTypeValue,
   StorageClass, UntypedStorage, CodecsEncode,
 };
 

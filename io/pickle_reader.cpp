@@ -112,6 +112,7 @@ Global Unpickler::resolve(const std::string& module, const std::string& name) co
   if (is("torch._utils", "_rebuild_tensor_v3")) return {GlobalTag::RebuildTensorV3, module, name};
   if (is("torch._utils", "_rebuild_parameter")) return {GlobalTag::RebuildParameter, module, name};
   if (is("collections", "OrderedDict")) return {GlobalTag::OrderedDict, module, name};
+  if (is("collections", "Counter")) return {GlobalTag::Counter, module, name};
   if (is("torch", "Size")) return {GlobalTag::TorchSize, module, name};
   if (is("torch", "device")) return {GlobalTag::TorchDevice, module, name};
   if (is("_codecs", "encode")) return {GlobalTag::CodecsEncode, module, name};
@@ -140,7 +141,7 @@ Global Unpickler::resolve(const std::string& module, const std::string& name) co
   if (module.rfind("torch.nn", 0) == 0 || module == "__main__")
     fail(str("global '", full, "': the file holds a whole pickled module (torch.save(model)); ember loads state ",
              "dicts only: save model.state_dict() instead"));
-  fail(str("refusing global '", full, "': it is not in ember's allow-list (tensors, storages, OrderedDict, ",
+  fail(str("refusing global '", full, "': it is not in ember's allow-list (tensors, storages, OrderedDict, Counter, ",
            "torch.Size/device/dtype); ember never executes code from a file"));
 }
 

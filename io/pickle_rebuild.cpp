@@ -1,5 +1,5 @@
 // REDUCE and BUILD for the allow-listed globals: tensors rebuilt over their storages (bounds
-// checked without overflow), parameters, OrderedDict, torch.Size/device, bytes.
+// checked without overflow), parameters, OrderedDict, Counter, torch.Size/device, bytes.
 #include "io/pickle.h"
 
 namespace ember::io {
@@ -98,6 +98,16 @@ Item Unpickler::reduce(const Item& callable, const Item& args_item) {
           if (!kv[0].is_string() && !kv[0].is_int()) fail("OrderedDict key is not a str or int");
           d.insert(kv[0].is_string() ? Key(kv[0].to_string()) : Key(kv[0].to_int()), kv[1]);
         }
+      }
+      return value_item(Value(std::move(d)));
+    }
+    case GlobalTag::Counter: {  // Counter() or Counter({key: count, ...})
+      Dict d;
+      d.set_counter(true);
+      if (!args.empty()) {
+        const Value& items = arg_value(0, "counts");
+        if (!items.is_dict()) fail("Counter argument is not a dict");
+        for (const auto& [k, v] : items.dict()) d.insert(k, v);
       }
       return value_item(Value(std::move(d)));
     }

@@ -47,6 +47,7 @@ struct Copier {
       }
       case Value::Kind::Dict: {
         Dict d(v.dict().ordered());
+        d.set_counter(v.dict().counter());
         for (const auto& [k, x] : v.dict()) d.insert(k, value(x));
         if (v.dict().attributes) d.attributes = std::make_shared<Dict>(value(Value(*v.dict().attributes)).dict());
         return d;

@@ -98,6 +98,7 @@ class TorchPickler {
       p.tuple(0);
       p.reduce();
     } else {
+      if (d.counter()) p.global("collections", "Counter");  // Counter({...}), as Counter.__reduce__
       p.empty_dict();
     }
     std::vector<const Dict::Item*> items;
@@ -111,6 +112,10 @@ class TorchPickler {
         write(items[j]->second, depth + 1);
       }
       p.setitems();
+    }
+    if (d.counter()) {
+      p.tuple(1);
+      p.reduce();
     }
     if (d.attributes && !d.attributes->empty()) {  // OrderedDict attributes (_metadata) via BUILD
       Dict attrs = *d.attributes;

@@ -42,6 +42,7 @@ std::string Value::type_name() const {
   static const char* names[] = {"NoneType", "bool",  "int",  "float",      "str",          "Tensor",
                                 "list",     "tuple", "dict", "torch.Size", "torch.device", "torch.dtype"};
   if (is_dict() && dict().ordered()) return "OrderedDict";
+  if (is_dict() && dict().counter()) return "Counter";
   return names[v_.index()];
 }
 

@@ -3,7 +3,7 @@
 // A Value is None, bool, int (int64), double, string, Tensor, List, Tuple or Dict (ordered; keys are
 // strings or ints), plus the three torch values checkpoints carry: torch.Size, torch.device and
 // torch.dtype. Containers have reference semantics, as in Python: copying a Value that holds a
-// Dict shares the Dict. A Dict remembers whether it was an OrderedDict and keeps the attributes
+// Dict shares the Dict. A Dict remembers whether it was an OrderedDict (or a Counter) and keeps the attributes
 // that PyTorch sets on one (a state_dict's `_metadata`).
 #pragma once
 
@@ -122,6 +122,10 @@ class Dict {
 
   bool ordered() const { return ordered_; }  // an OrderedDict (PyTorch state_dicts are)
   void set_ordered(bool o) { ordered_ = o; }
+  // A collections.Counter (MultiStepLR's milestones): pickled as Counter({...}) so that PyTorch
+  // gets the class it indexes with missing keys. Mutually exclusive with ordered().
+  bool counter() const { return counter_; }
+  void set_counter(bool c) { counter_ = c; }
   size_t size() const { return items_.size(); }
   bool empty() const { return items_.empty(); }
   bool contains(const Key& key) const { return find(key) != nullptr; }
@@ -144,7 +148,7 @@ class Dict {
 
  private:
   static std::string index_key(const Key& k);
-  bool ordered_ = false;
+  bool ordered_ = false, counter_ = false;
   std::vector<Item> items_;
   std::unordered_map<std::string, size_t> index_;
 };

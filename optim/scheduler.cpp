@@ -133,7 +133,8 @@ std::optional<std::vector<double>> MultiStepLR::closed_form_lr() const {
   return out;
 }
 void MultiStepLR::save_fields(io::Dict& d) const {
-  io::Dict counts;  // PyTorch keeps a Counter {milestone: times}
+  io::Dict counts;  // PyTorch keeps a Counter {milestone: times} and indexes it with any epoch
+  counts.set_counter(true);
   for (int64_t m : milestones_) counts.insert(m, counts.contains(m) ? counts.at(m).to_int() + 1 : int64_t{1});
   d.insert("milestones", io::Value(std::move(counts)));
   d.insert("gamma", gamma_);

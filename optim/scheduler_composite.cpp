@@ -112,14 +112,22 @@ void OneCycleLR::save_fields(io::Dict& d) const {
     phases.push_back(io::Value(std::move(ph)));
   }
   d.insert("_schedule_phases", io::Value(std::move(phases)));
-  d.insert("anneal_strategy", options_.anneal_strategy_);  // PyTorch 1.13 pickles a bound method here
+  // PyTorch 2's key. 1.13 keeps a bound method (anneal_func) here, which no file can carry safely:
+  // it keeps the one its constructor chose, and 2.x reads this string.
+  d.insert("_anneal_func_type", options_.anneal_strategy_);
   d.insert("cycle_momentum", options_.cycle_momentum_);
   d.insert("use_beta1", use_beta1_);
 }
 
 void OneCycleLR::load_fields(const io::Dict& d) {
   options_.total_steps = d.at("total_steps").to_int();
-  if (d.contains("anneal_strategy")) options_.anneal_strategy_ = d.at("anneal_strategy").to_string();
+  for (const char* key : {"_anneal_func_type", "anneal_strategy"})  // PyTorch 2; ember before 0.1.1
+    if (d.contains(key)) {
+      std::string strategy = d.at(key).to_string();
+      EMBER_CHECK_VALUE(strategy == "cos" || strategy == "linear", "OneCycleLR.load_state_dict: ", key, " must be 'cos' or 'linear', found '",
+                        strategy, "'");
+      options_.anneal_strategy_ = strategy;
+    }
   options_.cycle_momentum_ = d.at("cycle_momentum").to_bool();
   if (d.contains("use_beta1")) use_beta1_ = d.at("use_beta1").to_bool();
   const io::List& phases = d.at("_schedule_phases").list();

@@ -134,7 +134,7 @@ json to_json(const io::Value& v, const std::string& path, StorageTable& storages
         json key = k.is_string() ? json(k.str()) : json(k.to_int());  // int keys are JSON numbers
         items.push_back(json::array({key, to_json(item, path + "[" + k.repr() + "]", storages, values)}));
       }
-      json j = {{"type", v.dict().ordered() ? "ordered_dict" : "dict"}, {"items", std::move(items)}};
+      json j = {{"type", v.dict().ordered() ? "ordered_dict" : v.dict().counter() ? "counter" : "dict"}, {"items", std::move(items)}};
       if (v.dict().attributes && !v.dict().attributes->empty())
         j["attributes"] = to_json(io::Value(*v.dict().attributes), path + ".attributes", storages, values)["items"];
       return j;
