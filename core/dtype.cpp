@@ -70,7 +70,8 @@ BFloat16::operator float() const { return bits_float(static_cast<uint32_t>(bits)
 
 size_t element_size(DType t) {
   switch (t) {
-    case DType::Float64: case DType::Int64: return 8;
+    case DType::Complex128: return 16;
+    case DType::Float64: case DType::Int64: case DType::Complex64: return 8;
     case DType::Float32: case DType::Int32: return 4;
     case DType::Float16: case DType::BFloat16: case DType::Int16: return 2;
     default: return 1;
@@ -78,8 +79,8 @@ size_t element_size(DType t) {
 }
 
 const char* dtype_name(DType t) {
-  static const char* names[] = {"float32", "float64", "float16", "bfloat16", "int64",
-                                "int32",   "int16",   "int8",    "uint8",    "bool"};
+  static const char* names[] = {"float32", "float64", "float16", "bfloat16", "int64",    "int32",
+                                "int16",   "int8",    "uint8",   "bool",     "complex64", "complex128"};
   return names[static_cast<int>(t)];
 }
 
@@ -93,19 +94,32 @@ DType parse_dtype(const std::string& raw) {
   if (name == "long") return kInt64;
   if (name == "int") return kInt32;
   if (name == "short") return kInt16;
+  if (name == "cfloat") return kComplex64;
+  if (name == "cdouble") return kComplex128;
   throw ValueError(str("unknown dtype '", raw, "': expected one of float32, float64, float16, ",
-                       "bfloat16, int64, int32, int16, int8, uint8, bool"));
+                       "bfloat16, int64, int32, int16, int8, uint8, bool, complex64, complex128"));
 }
 
 bool is_floating(DType t) {
   return t == kFloat32 || t == kFloat64 || t == kFloat16 || t == kBFloat16;
 }
-bool is_integral(DType t) { return !is_floating(t) && t != kBool; }
+bool is_integral(DType t) { return !is_floating(t) && t != kBool && !is_complex(t); }
+bool is_complex(DType t) { return t == kComplex64 || t == kComplex128; }
+DType complex_part_dtype(DType t) {
+  EMBER_CHECK_VALUE(is_complex(t), "complex_part_dtype: ", t, " is not a complex dtype");
+  return t == kComplex64 ? kFloat32 : kFloat64;
+}
+
+void throw_complex_unsupported(DType t) {
+  throw ValueError(str("dtype ", t, ": ember stores, loads and copies complex tensors but computes nothing on them ",
+                       "(view_as_real gives their float parts)"));
+}
 
 std::ostream& operator<<(std::ostream& os, DType t) { return os << dtype_name(t); }
 
 DType promote_types(DType a, DType b) {
   if (a == b) return a;
+  if (is_complex(a) || is_complex(b)) throw_complex_unsupported(is_complex(a) ? a : b);
   if (a == kBool) return b;
   if (b == kBool) return a;
   bool fa = is_floating(a), fb = is_floating(b);
@@ -128,6 +142,16 @@ void convert_elements(const void* src, DType from, void* dst, DType to, int64_t 
     std::memcpy(dst, src, static_cast<size_t>(n) * element_size(from));
     return;
   }
+  if (is_complex(to) && !is_complex(from)) {  // real -> complex: imaginary parts 0, as PyTorch
+    DType part = complex_part_dtype(to);
+    size_t part_size = element_size(part);
+    char* d = static_cast<char*>(dst);
+    const char* s = static_cast<const char*>(src);
+    std::memset(dst, 0, static_cast<size_t>(n) * element_size(to));
+    for (int64_t i = 0; i < n; ++i) convert_elements(s + i * element_size(from), from, d + i * 2 * part_size, part, 1);
+    return;
+  }
+  if (is_complex(from)) throw ValueError(str("cannot convert ", from, " to ", to, ": ember converts complex tensors to nothing else"));
   visit_dtype(from, [&](auto from_tag) {
     using From = decltype(from_tag);
     visit_dtype(to, [&](auto to_tag) {

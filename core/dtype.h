@@ -3,6 +3,8 @@
 // float16 and bfloat16 are stored as 16-bit patterns (Half, BFloat16) and convert to and from float
 // with round-to-nearest-even, as PyTorch does. Compute kernels work on float32, float64 and the
 // integer types; float16/bfloat16/bool are storage types that convert on the way in and out.
+// complex64/complex128 (interleaved real, imaginary) are storage-only: they are saved, loaded,
+// viewed and copied (view_as_real gives their float parts), and every other op refuses them.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +15,7 @@
 
 namespace ember {
 
-enum class DType : uint8_t { Float32, Float64, Float16, BFloat16, Int64, Int32, Int16, Int8, UInt8, Bool };
+enum class DType : uint8_t { Float32, Float64, Float16, BFloat16, Int64, Int32, Int16, Int8, UInt8, Bool, Complex64, Complex128 };
 
 constexpr DType kFloat32 = DType::Float32;
 constexpr DType kFloat64 = DType::Float64;
@@ -25,7 +27,9 @@ constexpr DType kInt16 = DType::Int16;
 constexpr DType kInt8 = DType::Int8;
 constexpr DType kUInt8 = DType::UInt8;
 constexpr DType kBool = DType::Bool;
-constexpr int kNumDTypes = 10;
+constexpr DType kComplex64 = DType::Complex64;
+constexpr DType kComplex128 = DType::Complex128;
+constexpr int kNumDTypes = 12;
 
 size_t element_size(DType t);
 // PyTorch's spelling without the "torch." prefix: "float32", "int64", "bool", ...
@@ -34,6 +38,9 @@ const char* dtype_name(DType t);
 DType parse_dtype(const std::string& name);
 bool is_floating(DType t);
 bool is_integral(DType t);  // integers, bool excluded
+bool is_complex(DType t);
+// The dtype of a complex dtype's real and imaginary parts (float32 for complex64).
+DType complex_part_dtype(DType t);
 // The dtype PyTorch's type promotion gives a binary op on tensors of these dtypes.
 DType promote_types(DType a, DType b);
 std::ostream& operator<<(std::ostream& os, DType t);
@@ -73,8 +80,10 @@ To convert_value(From v) {
 // float -> int truncates toward zero as C++ (and PyTorch) do for in-range values.
 void convert_elements(const void* src, DType from, void* dst, DType to, int64_t n);
 
+[[noreturn]] void throw_complex_unsupported(DType t);
+
 // Calls f(T{}) with T the C++ type stored for `t` (float, double, Half, BFloat16, int64_t, ...,
-// bool).
+// bool). Complex dtypes throw: no arithmetic is defined on them.
 template <class F>
 decltype(auto) visit_dtype(DType t, F&& f) {
   switch (t) {
@@ -88,8 +97,10 @@ decltype(auto) visit_dtype(DType t, F&& f) {
     case DType::Int8: return f(int8_t{});
     case DType::UInt8: return f(uint8_t{});
     case DType::Bool: return f(bool{});
+    case DType::Complex64:
+    case DType::Complex128: break;
   }
-  return f(float{});
+  throw_complex_unsupported(t);
 }
 
 template <class T> constexpr DType dtype_of();

@@ -113,6 +113,10 @@ class Tensor {
   Tensor unsqueeze(int64_t dim) const;
   Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
   Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
+  // A complex tensor's float parts: shape [..., 2] (real, imaginary), sharing storage, as
+  // torch.view_as_real; view_as_complex is the reverse (last dim 2, stride 1). No autograd.
+  Tensor view_as_real() const;
+  Tensor view_as_complex() const;
   Tensor slice(int64_t dim, int64_t start, int64_t end, int64_t step = 1) const;
   Tensor select(int64_t dim, int64_t index) const;
   Tensor operator[](int64_t index) const { return select(0, index); }

@@ -121,6 +121,15 @@ void CheckpointManager::rebuild_index() {
     index_.push_back(std::move(info));
   }
   std::sort(index_.begin(), index_.end(), [](const auto& a, const auto& b) { return a.step < b.step; });
+  index_stale_ = known.size() != index_.size() ||
+                 !std::all_of(index_.begin(), index_.end(), [&](const CheckpointInfo& c) { return known.count(c.step); });
+}
+
+void CheckpointManager::finish_interrupted_commit() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!index_stale_ || index_.empty()) return;
+  retain_and_write_index();
+  messages_.push_back("finished the commit of an interrupted save (index rewritten, retention applied)");
 }
 
 void CheckpointManager::write_index() const {
@@ -138,6 +147,10 @@ void CheckpointManager::commit_index_and_retain(const CheckpointInfo& added) {
   index_.erase(std::remove_if(index_.begin(), index_.end(), [&](const auto& c) { return c.step == added.step; }), index_.end());
   index_.push_back(added);
   std::sort(index_.begin(), index_.end(), [](const auto& a, const auto& b) { return a.step < b.step; });
+  retain_and_write_index();
+}
+
+void CheckpointManager::retain_and_write_index() {
   std::set<int64_t> keep;
   for (size_t i = index_.size() > static_cast<size_t>(policy_.keep_last_) ? index_.size() - policy_.keep_last_ : 0;
        i < index_.size(); ++i)
@@ -163,6 +176,7 @@ void CheckpointManager::commit_index_and_retain(const CheckpointInfo& added) {
     std::error_code ec;
     fs::remove(c.path, ec);
   }
+  index_stale_ = false;
 }
 
 void CheckpointManager::write(int64_t step, const Value& state, const std::map<std::string, double>& metrics) {

@@ -80,10 +80,16 @@ class CheckpointManager {
   // Milliseconds the last save() blocked the caller.
   double last_stall_ms() const { return last_stall_ms_; }
   std::string path_for(int64_t step) const;
+  // Finishes a commit a kill interrupted: when the directory holds checkpoints the index does not
+  // list (renamed into place, index not yet written) or the index lists files that are gone,
+  // applies retention and rewrites the index, as that commit would have. Only the directory's
+  // writer (the holder of its train::RunLock) should call it.
+  void finish_interrupted_commit();
 
  private:
   void write(int64_t step, const Value& state, const std::map<std::string, double>& metrics);
   void commit_index_and_retain(const CheckpointInfo& added);
+  void retain_and_write_index();  // with mutex_ held
   void rebuild_index();
   void write_index() const;
   std::optional<LoadedCheckpoint> first_loadable(std::vector<CheckpointInfo> candidates);
@@ -95,6 +101,7 @@ class CheckpointManager {
   std::vector<CheckpointInfo> index_;
   std::vector<std::string> messages_;
   double last_stall_ms_ = 0;
+  bool index_stale_ = false;  // the index file and the directory disagree
 
   // The background writer: at most one job.
   std::thread writer_;

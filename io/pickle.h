@@ -49,7 +49,7 @@ class Pickler {
 // What a GLOBAL may name. Everything else is refused.
 enum class GlobalTag {
   RebuildTensorV2, RebuildTensorV3, RebuildParameter, OrderedDict, Counter, TorchSize, TorchDevice, DTypeValue,
-  StorageClass, UntypedStorage, CodecsEncode,
+  StorageClass, UntypedStorage, CodecsEncode, Bytes,
 };
 
 struct Global {
@@ -117,6 +117,10 @@ class Unpickler {
   std::vector<size_t> marks_;
   std::unordered_map<uint32_t, Item> memo_;
 };
+
+// torch's typed storage classes: "FloatStorage" for float32, ...; false for other names.
+const char* storage_class_name(DType dtype);
+bool storage_class_dtype(const std::string& name, DType& dtype);
 
 // The items of a tuple-like item (a Value tuple or a RawTuple).
 std::vector<Item> tuple_items(const Item& item);

@@ -27,7 +27,27 @@ struct StorageName {
 const StorageName kStorages[] = {
     {"FloatStorage", kFloat32}, {"DoubleStorage", kFloat64}, {"HalfStorage", kFloat16}, {"BFloat16Storage", kBFloat16},
     {"LongStorage", kInt64},    {"IntStorage", kInt32},      {"ShortStorage", kInt16},  {"CharStorage", kInt8},
-    {"ByteStorage", kUInt8},    {"BoolStorage", kBool}};
+    {"ByteStorage", kUInt8},    {"BoolStorage", kBool},      {"ComplexFloatStorage", kComplex64},
+    {"ComplexDoubleStorage", kComplex128}};
+
+}  // namespace
+
+const char* storage_class_name(DType dtype) {
+  for (const StorageName& s : kStorages)
+    if (s.dtype == dtype) return s.name;
+  throw ValueError(str("no torch storage class for dtype ", dtype));
+}
+
+bool storage_class_dtype(const std::string& name, DType& dtype) {
+  for (const StorageName& s : kStorages)
+    if (name == s.name) {
+      dtype = s.dtype;
+      return true;
+    }
+  return false;
+}
+
+namespace {
 
 bool is_untyped_storage(const std::string& module, const std::string& name) {
   return (module == "torch" || module == "torch.storage") &&
@@ -116,9 +136,11 @@ Global Unpickler::resolve(const std::string& module, const std::string& name) co
   if (is("torch", "Size")) return {GlobalTag::TorchSize, module, name};
   if (is("torch", "device")) return {GlobalTag::TorchDevice, module, name};
   if (is("_codecs", "encode")) return {GlobalTag::CodecsEncode, module, name};
-  if (module == "torch" || module == "torch.cuda")
-    for (const StorageName& s : kStorages)
-      if (name == s.name) return {GlobalTag::StorageClass, module, name, s.dtype};
+  if (is("__builtin__", "bytes") || is("builtins", "bytes")) return {GlobalTag::Bytes, module, name};  // b''
+
+  DType storage_dtype;
+  if ((module == "torch" || module == "torch.cuda") && storage_class_dtype(name, storage_dtype))
+    return {GlobalTag::StorageClass, module, name, storage_dtype};
   if (is_untyped_storage(module, name)) return {GlobalTag::UntypedStorage, module, name, kUInt8};
   if (module == "torch") {
     try {
@@ -134,7 +156,7 @@ Global Unpickler::resolve(const std::string& module, const std::string& name) co
   if (name.find("sparse") != std::string::npos || name.find("qtensor") != std::string::npos ||
       name.find("nested") != std::string::npos || name.find("meta_tensor") != std::string::npos ||
       name.find("wrapper_subclass") != std::string::npos || name == "_rebuild_from_type_v2" ||
-      name.find("Complex") != std::string::npos || name.find("QInt") != std::string::npos ||
+      name.find("QInt") != std::string::npos ||
       name.find("QUInt") != std::string::npos || name.find("numpy") != std::string::npos)
     fail(str("global '", full, "': this kind of tensor (sparse, quantized, nested, meta, complex or a subclass) ",
              "is not supported by ember"));
@@ -152,8 +174,16 @@ Value element_value(const Item& item, const std::function<void(const std::string
   if (item.kind == Item::Kind::Value) return item.value;
   if (item.kind == Item::Kind::Global && item.global->tag == GlobalTag::DTypeValue)
     return Value::torch_dtype(dtype_name(item.global->dtype));
-  if (item.kind == Item::Kind::Storage) fail("a bare storage inside a container is not supported (save tensors)");
-  if (item.kind == Item::Kind::RawTuple) fail("a tuple holding a global or a storage inside a container is not supported");
+  if (item.kind == Item::Kind::Storage) return Value::storage(item.storage->storage, item.storage->dtype);
+  if (item.kind == Item::Kind::RawTuple) {  // a tuple of storages is a value; one holding a class is not
+    Tuple t;
+    for (const Item& i : item.items) {
+      if (i.kind == Item::Kind::Global && i.global->tag != GlobalTag::DTypeValue)
+        fail(str("a tuple holding global '", i.global->module, ".", i.global->name, "' inside a container is not supported"));
+      t.items.push_back(element_value(i, fail));
+    }
+    return Value(std::move(t));
+  }
   fail(str("global '", item.global->module, ".", item.global->name, "' cannot be stored in a container"));
   return Value();
 }
@@ -263,6 +293,19 @@ Item Unpickler::run() {
         if (n > size_ - pos_) fail(str("string of ", n, " bytes runs past the end (", size_ - pos_, " remain)"));
         const uint8_t* p = take(static_cast<size_t>(n), "string");
         push(value_item(std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n))));
+        break;
+      }
+      case 'B': case 'C': case 0x8E: {  // BINBYTES, SHORT_BINBYTES, BINBYTES8 (protocol 3+)
+        uint64_t n = 0;
+        if (op == 'C') {
+          n = byte();
+        } else {
+          const uint8_t* p = take(op == 'B' ? 4 : 8, "bytes length");
+          for (int i = op == 'B' ? 3 : 7; i >= 0; --i) n = (n << 8) | p[i];
+        }
+        if (n > size_ - pos_) fail(str("bytes of length ", n, " run past the end (", size_ - pos_, " remain)"));
+        const uint8_t* p = take(static_cast<size_t>(n), "bytes");
+        push(value_item(Value::bytes(std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n)))));
         break;
       }
       case ']': push(value_item(Value(List{}))); break;

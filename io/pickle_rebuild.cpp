@@ -87,7 +87,7 @@ Item Unpickler::reduce(const Item& callable, const Item& args_item) {
       if (!t.is_tensor()) fail("_rebuild_parameter: argument 0 is not a tensor");
       bool requires_grad = arg_value(1, "requires_grad").to_bool();
       if (is_floating(t.to_tensor().dtype())) t.to_tensor().impl()->requires_grad = requires_grad;
-      return value_item(t);
+      return value_item(Value::parameter(t.to_tensor()));
     }
     case GlobalTag::OrderedDict: {
       Dict d(true);
@@ -122,7 +122,14 @@ Item Unpickler::reduce(const Item& callable, const Item& args_item) {
         type += ":" + std::to_string(args[1].value.to_int());
       return value_item(Value::torch_device(type));
     }
-    case GlobalTag::CodecsEncode: return value_item(latin1_bytes(arg_value(0, "text").to_string()));
+    case GlobalTag::CodecsEncode: {  // _codecs.encode(text, 'latin1'): how protocol 2 spells bytes
+      if (args.size() > 1 && !(arg_value(1, "encoding").is_string() && arg_value(1, "encoding").to_string() == "latin1"))
+        fail("_codecs.encode with an encoding other than 'latin1'");
+      return value_item(Value::bytes(latin1_bytes(arg_value(0, "text").to_string())));
+    }
+    case GlobalTag::Bytes:  // bytes(): b''
+      if (!args.empty()) fail("bytes() with arguments is not supported");
+      return value_item(Value::bytes(""));
     default: break;
   }
   fail(str("'", g.module, ".", g.name, "' cannot be called"));

@@ -18,14 +18,15 @@ struct DTypeName {
   DType dtype;
 };
 const DTypeName kNames[] = {{"F64", kFloat64}, {"F32", kFloat32}, {"F16", kFloat16}, {"BF16", kBFloat16}, {"I64", kInt64},
-                            {"I32", kInt32},   {"I16", kInt16},   {"I8", kInt8},     {"U8", kUInt8},      {"BOOL", kBool}};
-const char* kKnownButUnsupported[] = {"U16", "U32", "U64", "C64", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F8_E4M3FNUZ",
+                            {"I32", kInt32},   {"I16", kInt16},   {"I8", kInt8},     {"U8", kUInt8},      {"BOOL", kBool},
+                            {"C64", kComplex64}};
+const char* kKnownButUnsupported[] = {"U16", "U32", "U64", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F8_E4M3FNUZ",
                                       "F8_E5M2FNUZ", "F4", "F6_E2M3", "F6_E3M2"};
 
 const char* safetensors_name(DType t) {
   for (const DTypeName& n : kNames)
     if (n.dtype == t) return n.name;
-  return "F32";
+  throw ValueError(str("save as safetensors: the format has no dtype for ", t, " (save it in PyTorch's format)"));
 }
 
 [[noreturn]] void fail(const std::string& file, const std::string& kind, const std::string& detail) {

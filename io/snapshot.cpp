@@ -24,6 +24,10 @@ struct Copier {
         Tensor h = Tensor::make(src, {n}, {1}, 0, t.dtype()).to(kCPU);
         std::memcpy(host.data(), h.data(), src.nbytes());
       }
+      // A device storage staged to the host is still saved with its device's location.
+      host.set_saved_location(!src.saved_location().empty() ? src.saved_location()
+                              : src.device().is_cpu()        ? std::string()
+                                                             : src.device().str());
       it->second = host;
     }
     Tensor copy = Tensor::make(it->second, t.sizes(), t.strides(), t.storage_offset(), t.dtype());
@@ -34,7 +38,11 @@ struct Copier {
 
   Value value(const Value& v) {
     switch (v.kind()) {
-      case Value::Kind::Tensor: return tensor(v.to_tensor());
+      case Value::Kind::Tensor: return v.is_parameter() ? Value::parameter(tensor(v.to_tensor())) : Value(tensor(v.to_tensor()));
+      case Value::Kind::Storage: {
+        int64_t n = static_cast<int64_t>(v.storage().nbytes() / element_size(v.storage_dtype()));
+        return Value::storage(tensor(Tensor::make(v.storage(), {n}, {1}, 0, v.storage_dtype())).storage(), v.storage_dtype());
+      }
       case Value::Kind::List: {
         List l;
         for (const Value& x : v.list()) l.push_back(value(x));

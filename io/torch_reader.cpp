@@ -207,6 +207,7 @@ Value load_torch_zip(std::shared_ptr<ByteSource> source, const LoadOptions& opti
   };
   Unpickler unpickler(reinterpret_cast<const uint8_t*>(pickle.data()), pickle.size(), file + ": " + pkl->name, persistent_load);
   Item result = unpickler.load();
+  if (result.kind == Item::Kind::Storage) result = value_item(Value::storage(result.storage->storage, result.storage->dtype));
   EMBER_CHECK_VALUE(result.kind == Item::Kind::Value, file, ": the pickled object is not a value ember can represent");
   try {
     check_value_shape(result.value, file);

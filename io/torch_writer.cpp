@@ -10,22 +10,6 @@ namespace ember::io {
 
 namespace {
 
-const char* storage_class(DType t) {
-  switch (t) {
-    case kFloat32: return "FloatStorage";
-    case kFloat64: return "DoubleStorage";
-    case kFloat16: return "HalfStorage";
-    case kBFloat16: return "BFloat16Storage";
-    case kInt64: return "LongStorage";
-    case kInt32: return "IntStorage";
-    case kInt16: return "ShortStorage";
-    case kInt8: return "CharStorage";
-    case kUInt8: return "ByteStorage";
-    case kBool: return "BoolStorage";
-  }
-  return "FloatStorage";
-}
-
 class TorchPickler {
  public:
   Pickler p;
@@ -44,7 +28,9 @@ class TorchPickler {
       case Value::Kind::Int: return p.integer(v.to_int());
       case Value::Kind::Double: return p.floating(v.to_double());
       case Value::Kind::String: return p.string(v.to_string());
-      case Value::Kind::Tensor: return tensor(v.to_tensor());
+      case Value::Kind::Tensor: return v.is_parameter() ? parameter(v.to_tensor()) : tensor(v.to_tensor());
+      case Value::Kind::Bytes: return bytes(v.to_bytes());
+      case Value::Kind::Storage: return persistent_id(storage_key(v.storage(), v.storage_dtype()));
       case Value::Kind::List: {
         p.empty_list();
         batched(v.list(), depth, [&](const Value& item) { write(item, depth + 1); });
@@ -80,7 +66,7 @@ class TorchPickler {
 
  private:
   std::unordered_map<const void*, uint32_t> storage_keys_;
-  std::unordered_map<const TensorImpl*, uint32_t> tensor_memo_;
+  std::unordered_map<const TensorImpl*, uint32_t> tensor_memo_, parameter_memo_;
   uint32_t next_memo_ = 0;
 
   template <class Items, class F>
@@ -124,34 +110,80 @@ class TorchPickler {
     }
   }
 
-  uint32_t storage_key(const Tensor& t) {
-    const void* id = t.storage().id();
-    auto it = storage_keys_.find(id);
+  uint32_t storage_key(const Storage& storage, DType dtype) {
+    auto it = storage_keys_.find(storage.id());
     if (it != storage_keys_.end()) {
-      EMBER_CHECK_VALUE(storages[it->second].dtype == t.dtype(), "save: one storage is viewed as both ",
-                        storages[it->second].dtype, " and ", t.dtype(), "; a storage can be saved under one dtype only");
+      EMBER_CHECK_VALUE(storages[it->second].dtype == dtype, "save: one storage is viewed as both ", storages[it->second].dtype,
+                        " and ", dtype, "; a storage can be saved under one dtype only");
       return it->second;
     }
     uint32_t key = static_cast<uint32_t>(storages.size());
-    storage_keys_[id] = key;
-    storages.push_back({t.storage(), t.dtype(), static_cast<int64_t>(t.storage().nbytes() / t.element_size())});
+    storage_keys_[storage.id()] = key;
+    storages.push_back({storage, dtype, static_cast<int64_t>(storage.nbytes() / element_size(dtype))});
     return key;
   }
 
-  void tensor(const Tensor& t) {
-    if (auto it = tensor_memo_.find(t.impl()); it != tensor_memo_.end()) return p.memo_get(it->second);
-    uint32_t key = storage_key(t);
-    p.global("torch._utils", "_rebuild_tensor_v2");
+  // ('storage', class, key, location, numel), by reference to its record: a storage, wherever it appears.
+  void persistent_id(uint32_t key) {
+    const Saved& s = storages[key];
     p.mark();
-    p.mark();  // persistent id ('storage', class, key, location, numel)
     p.string("storage");
-    p.global("torch", storage_class(t.dtype()));
+    p.global("torch", storage_class_name(s.dtype));
     p.string(std::to_string(key));
-    const std::string& saved = t.storage().saved_location();
-    p.string(saved.empty() ? t.device().str() : saved);
-    p.integer(storages[key].numel);
+    const std::string& saved = s.storage.saved_location();
+    p.string(saved.empty() ? s.storage.device().str() : saved);
+    p.integer(s.numel);
     p.op('t');
     p.binpersid();
+  }
+
+  // Python bytes as protocol 2 pickles them: bytes() for b'', else _codecs.encode(latin-1 text, 'latin1').
+  void bytes(const std::string& b) {
+    if (b.empty()) {
+      p.global("__builtin__", "bytes");
+      p.tuple(0);
+      return p.reduce();
+    }
+    std::string text;  // each octet as the code point of the same value, in UTF-8
+    for (unsigned char c : b) {
+      if (c < 0x80) {
+        text += static_cast<char>(c);
+      } else {
+        text += static_cast<char>(0xC0 | (c >> 6));
+        text += static_cast<char>(0x80 | (c & 0x3F));
+      }
+    }
+    p.global("_codecs", "encode");
+    p.string(text);
+    p.string("latin1");
+    p.tuple(2);
+    p.reduce();
+  }
+
+  // nn.Parameter: _rebuild_parameter(data, requires_grad, OrderedDict()), its data saved as a
+  // plain tensor (as Parameter.__reduce_ex__ does).
+  void parameter(const Tensor& t) {
+    if (auto it = parameter_memo_.find(t.impl()); it != parameter_memo_.end()) return p.memo_get(it->second);
+    p.global("torch._utils", "_rebuild_parameter");
+    tensor(t, /*requires_grad=*/false, /*memoize=*/false);
+    p.boolean(t.requires_grad());
+    p.global("collections", "OrderedDict");
+    p.tuple(0);
+    p.reduce();
+    p.tuple(3);
+    p.reduce();
+    uint32_t memo = next_memo_++;
+    p.memo_put(memo);
+    parameter_memo_[t.impl()] = memo;
+  }
+
+  void tensor(const Tensor& t) { tensor(t, t.requires_grad(), true); }
+  void tensor(const Tensor& t, bool requires_grad, bool memoize) {
+    if (auto it = tensor_memo_.find(t.impl()); memoize && it != tensor_memo_.end()) return p.memo_get(it->second);
+    uint32_t key = storage_key(t.storage(), t.dtype());
+    p.global("torch._utils", "_rebuild_tensor_v2");
+    p.mark();
+    persistent_id(key);
     p.integer(t.storage_offset());
     auto shape_tuple = [&](const Shape& s) {
       if (s.size() > 3) p.mark();
@@ -160,12 +192,13 @@ class TorchPickler {
     };
     shape_tuple(t.sizes());
     shape_tuple(t.strides());
-    p.boolean(t.requires_grad());
+    p.boolean(requires_grad);
     p.global("collections", "OrderedDict");
     p.tuple(0);
     p.reduce();
     p.op('t');
     p.reduce();
+    if (!memoize) return;
     uint32_t memo = next_memo_++;
     p.memo_put(memo);
     tensor_memo_[t.impl()] = memo;

@@ -1,5 +1,6 @@
 #include "io/value.h"
 
+#include <algorithm>
 #include <sstream>
 
 namespace ember::io {
@@ -38,9 +39,27 @@ Value Value::torch_dtype(std::string name) {
   return v;
 }
 
+Value Value::bytes(std::string data) {
+  Value v;
+  v.v_.emplace<static_cast<size_t>(Kind::Bytes)>(std::make_shared<Tagged>(Tagged{{}, std::move(data)}));
+  return v;
+}
+Value Value::parameter(Tensor t) {
+  Value v(std::move(t));
+  v.parameter_ = true;
+  return v;
+}
+Value Value::storage(Storage storage, DType dtype) {
+  Value v;
+  v.v_.emplace<static_cast<size_t>(Kind::Storage)>(std::make_shared<BareStorage>(BareStorage{std::move(storage), dtype}));
+  return v;
+}
+
 std::string Value::type_name() const {
-  static const char* names[] = {"NoneType", "bool",  "int",  "float",      "str",          "Tensor",
-                                "list",     "tuple", "dict", "torch.Size", "torch.device", "torch.dtype"};
+  static const char* names[] = {"NoneType", "bool",  "int",  "float",      "str",          "Tensor", "list",
+                                "tuple",    "dict",  "torch.Size", "torch.device", "torch.dtype", "bytes", "storage"};
+  if (parameter_) return "Parameter";
+  if (is_storage()) return "TypedStorage";
   if (is_dict() && dict().ordered()) return "OrderedDict";
   if (is_dict() && dict().counter()) return "Counter";
   return names[v_.index()];
@@ -99,6 +118,18 @@ const std::string& Value::torch_device() const {
 const std::string& Value::torch_dtype() const {
   if (kind() != Kind::DType) wrong_kind(*this, "torch.dtype");
   return std::get<static_cast<size_t>(Kind::DType)>(v_)->name;
+}
+const std::string& Value::to_bytes() const {
+  if (kind() != Kind::Bytes) wrong_kind(*this, "bytes");
+  return std::get<static_cast<size_t>(Kind::Bytes)>(v_)->name;
+}
+const Storage& Value::storage() const {
+  if (kind() != Kind::Storage) wrong_kind(*this, "storage");
+  return std::get<static_cast<size_t>(Kind::Storage)>(v_)->storage;
+}
+DType Value::storage_dtype() const {
+  if (kind() != Kind::Storage) wrong_kind(*this, "storage");
+  return std::get<static_cast<size_t>(Kind::Storage)>(v_)->dtype;
 }
 
 Value& Value::operator[](const Key& key) { return dict()[key]; }
@@ -192,7 +223,7 @@ std::string summary(const Value& v) {
     case Value::Kind::Int: os << v.to_int(); break;
     case Value::Kind::Double: os << v.to_double(); break;
     case Value::Kind::String: os << "'" << v.to_string() << "'"; break;
-    case Value::Kind::Tensor: os << "Tensor[" << v.to_tensor().dtype() << ", " << v.to_tensor().sizes() << "]"; break;
+    case Value::Kind::Tensor: os << (v.is_parameter() ? "Parameter[" : "Tensor[") << v.to_tensor().dtype() << ", " << v.to_tensor().sizes() << "]"; break;
     case Value::Kind::List:
     case Value::Kind::Tuple: {
       const auto& items = v.is_list() ? v.list() : v.tuple();
@@ -214,6 +245,21 @@ std::string summary(const Value& v) {
     case Value::Kind::Size: os << "torch.Size(" << v.torch_size() << ")"; break;
     case Value::Kind::Device: os << "device('" << v.torch_device() << "')"; break;
     case Value::Kind::DType: os << "torch." << v.torch_dtype(); break;
+    case Value::Kind::Bytes: {  // as Python prints it, up to 64 bytes
+      const std::string& b = v.to_bytes();
+      os << "b'";
+      for (size_t i = 0; i < std::min<size_t>(b.size(), 64); ++i) {
+        unsigned char c = static_cast<unsigned char>(b[i]);
+        if (c == '\\' || c == '\'') os << '\\' << c;
+        else if (c >= 32 && c < 127) os << c;
+        else os << "\\x" << "0123456789abcdef"[c >> 4] << "0123456789abcdef"[c & 15];
+      }
+      os << (b.size() > 64 ? str("'... (", b.size(), " bytes)") : std::string("'"));
+      break;
+    }
+    case Value::Kind::Storage:
+      os << "TypedStorage[" << v.storage_dtype() << ", " << v.storage().nbytes() / element_size(v.storage_dtype()) << "]";
+      break;
   }
   return os.str();
 }

@@ -1,8 +1,8 @@
 // io::Value: what save() writes and load() returns — the currency of every state dict.
 //
-// A Value is None, bool, int (int64), double, string, Tensor, List, Tuple or Dict (ordered; keys are
-// strings or ints), plus the three torch values checkpoints carry: torch.Size, torch.device and
-// torch.dtype. Containers have reference semantics, as in Python: copying a Value that holds a
+// A Value is None, bool, int (int64), double, string, bytes, Tensor (or nn.Parameter), List, Tuple
+// or Dict (ordered; keys are strings or ints), plus the torch values checkpoints carry:
+// torch.Size, torch.device, torch.dtype and a bare typed storage (torch.save([t.storage()])). Containers have reference semantics, as in Python: copying a Value that holds a
 // Dict shares the Dict. A Dict remembers whether it was an OrderedDict (or a Counter) and keeps the attributes
 // that PyTorch sets on one (a state_dict's `_metadata`).
 #pragma once
@@ -47,7 +47,7 @@ class Key {
 
 class Value {
  public:
-  enum class Kind { None, Bool, Int, Double, String, Tensor, List, Tuple, Dict, Size, Device, DType };
+  enum class Kind { None, Bool, Int, Double, String, Tensor, List, Tuple, Dict, Size, Device, DType, Bytes, Storage };
 
   Value() = default;
   Value(bool b) : v_(b) {}                                  // NOLINT
@@ -63,6 +63,13 @@ class Value {
   static Value torch_size(Shape sizes);
   static Value torch_device(std::string location);  // "cpu", "cuda:0", ...
   static Value torch_dtype(std::string name);       // "float32", ...
+  static Value bytes(std::string data);              // Python bytes (any octets), not str
+  // An nn.Parameter saved outside a state dict: a tensor that pickles as torch._utils._rebuild_parameter
+  // (its requires_grad is the tensor's). is_tensor() and to_tensor() work as for any tensor.
+  static Value parameter(Tensor t);
+  // A bare storage (torch.FloatStorage, ...): its bytes viewed as `dtype`; tensors that view the
+  // same Storage share it in the file.
+  static Value storage(Storage storage, DType dtype);
 
   Kind kind() const { return static_cast<Kind>(v_.index()); }
   bool is_none() const { return kind() == Kind::None; }
@@ -74,6 +81,9 @@ class Value {
   bool is_list() const { return kind() == Kind::List; }
   bool is_tuple() const { return kind() == Kind::Tuple; }
   bool is_dict() const { return kind() == Kind::Dict; }
+  bool is_bytes() const { return kind() == Kind::Bytes; }
+  bool is_parameter() const { return parameter_; }
+  bool is_storage() const { return kind() == Kind::Storage; }
   // Python's name for the kind: "NoneType", "int", "dict", "Tensor", "torch.Size", ...
   std::string type_name() const;
 
@@ -92,6 +102,9 @@ class Value {
   const Shape& torch_size() const;
   const std::string& torch_device() const;
   const std::string& torch_dtype() const;
+  const std::string& to_bytes() const;
+  const Storage& storage() const;
+  DType storage_dtype() const;
 
   // Dict shortcuts: v["epoch"] = 3 (inserts), v.at("epoch") (throws naming the key if missing).
   Value& operator[](const Key& key);
@@ -107,10 +120,15 @@ class Value {
     Shape size;
     std::string name;
   };
+  struct BareStorage {
+    Storage storage;
+    DType dtype;
+  };
   std::variant<std::monostate, bool, int64_t, double, std::string, Tensor, std::shared_ptr<List>,
                std::shared_ptr<Tuple>, std::shared_ptr<Dict>, std::shared_ptr<Tagged>,
-               std::shared_ptr<Tagged>, std::shared_ptr<Tagged>>
+               std::shared_ptr<Tagged>, std::shared_ptr<Tagged>, std::shared_ptr<Tagged>, std::shared_ptr<BareStorage>>
       v_;
+  bool parameter_ = false;  // with Kind::Tensor: an nn.Parameter
 };
 
 // An insertion-ordered dict. Lookup is by hash; iteration is in insertion order.

@@ -48,6 +48,11 @@ int convert(const std::vector<std::string>& args) {
 
 namespace {
 
+Tensor flat(const io::Value& storage) {
+  int64_t numel = static_cast<int64_t>(storage.storage().nbytes() / element_size(storage.storage_dtype()));
+  return Tensor::make(storage.storage(), {numel}, {1}, 0, storage.storage_dtype());
+}
+
 struct Differ {
   double atol;
   std::vector<std::string> report;
@@ -56,11 +61,16 @@ struct Differ {
     if (a.type_name() != b.type_name()) {
       report.push_back(path + ": type " + a.type_name() + " vs " + b.type_name());
       // An OrderedDict against a dict (or a list against a tuple): the items are still comparable.
+      // Likewise a Parameter against a tensor.
       bool both_dicts = a.is_dict() && b.is_dict(), both_sequences = (a.is_list() || a.is_tuple()) && (b.is_list() || b.is_tuple());
-      if (!both_dicts && !both_sequences) return;
+      if (!both_dicts && !both_sequences && !(a.is_tensor() && b.is_tensor())) return;
     }
     switch (a.kind()) {
       case io::Value::Kind::Tensor: return tensors(a.to_tensor(), b.to_tensor(), path);
+      case io::Value::Kind::Storage: return tensors(flat(a), flat(b), path);
+      case io::Value::Kind::Bytes:
+        if (a.to_bytes() != b.to_bytes()) report.push_back(path + ": " + io::summary(a) + " vs " + io::summary(b));
+        return;
       case io::Value::Kind::Dict: {
         for (const auto& [k, v] : a.dict()) {
           const io::Value* other = b.dict().find(k);
@@ -94,6 +104,7 @@ struct Differ {
   void tensors(const Tensor& x, const Tensor& y, const std::string& path) {
     if (x.dtype() != y.dtype()) return report.push_back(str(path, ": dtype ", x.dtype(), " vs ", y.dtype()));
     if (x.sizes() != y.sizes()) return report.push_back(str(path, ": shape ", x.sizes(), " vs ", y.sizes()));
+    if (is_complex(x.dtype())) return tensors(x.view_as_real(), y.view_as_real(), path + " (real, imaginary)");
     std::vector<double> a = x.to(kCPU).to_vector<double>(), b = y.to(kCPU).to_vector<double>();
     size_t differing = 0, worst_at = 0;
     double worst = 0;

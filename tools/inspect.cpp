@@ -50,13 +50,19 @@ std::string human_bytes(uint64_t n) {
 
 std::string key_text(const io::Key& k) { return k.repr(); }
 
+// A bare storage as a flat tensor over all of its elements (for the storage table and values).
+Tensor storage_as_tensor(const io::Value& v) {
+  int64_t numel = static_cast<int64_t>(v.storage().nbytes() / element_size(v.storage_dtype()));
+  return Tensor::make(v.storage(), {numel}, {1}, 0, v.storage_dtype());
+}
+
 void tree(const io::Value& v, const std::string& path, const std::string& indent, StorageTable& storages, std::ostream& os) {
   switch (v.kind()) {
     case io::Value::Kind::Tensor: {
       const Tensor& t = v.to_tensor();
       size_t before = storages.first.size();
       int64_t key = storages.key(t, path);
-      os << "Tensor " << t.dtype() << " " << t.sizes() << " " << location_of(t);
+      os << (v.is_parameter() ? "Parameter " : "Tensor ") << t.dtype() << " " << t.sizes() << " " << location_of(t);
       if (!t.is_contiguous()) os << " stride " << t.strides();
       if (t.storage_offset()) os << " offset " << t.storage_offset();
       if (t.requires_grad()) os << " requires_grad";
@@ -82,6 +88,15 @@ void tree(const io::Value& v, const std::string& path, const std::string& indent
       }
       return;
     }
+    case io::Value::Kind::Storage: {
+      Tensor t = storage_as_tensor(v);
+      size_t before = storages.first.size();
+      int64_t key = storages.key(t, path);
+      os << "TypedStorage " << t.dtype() << " [" << t.numel() << "] " << location_of(t);
+      if (storages.first.size() == before) os << "  (storage " << key << ", shared with " << storages.first[key].first << ")";
+      os << "\n";
+      return;
+    }
     default:
       os << v.type_name() << " " << io::summary(v) << "\n";
   }
@@ -91,6 +106,23 @@ json number(double d) {
   if (std::isnan(d)) return "nan";
   if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
   return d;
+}
+
+// The elements in row-major order as JSON numbers.
+json tensor_values(const Tensor& t) {
+  json vals = json::array();
+  Tensor c = t.to(kCPU);
+  if (is_complex(t.dtype())) {  // [real, imaginary] pairs
+    std::vector<double> parts = c.view_as_real().to_vector<double>();
+    for (size_t i = 0; i + 1 < parts.size(); i += 2) vals.push_back(json::array({number(parts[i]), number(parts[i + 1])}));
+  } else if (t.dtype() == kBool) {
+    for (bool b : c.to_vector<bool>()) vals.push_back(b);
+  } else if (is_integral(t.dtype())) {
+    for (int64_t x : c.to_vector<int64_t>()) vals.push_back(x);
+  } else {
+    for (double x : c.to_vector<double>()) vals.push_back(number(x));  // float16/bfloat16 convert exactly
+  }
+  return vals;
 }
 
 json to_json(const io::Value& v, const std::string& path, StorageTable& storages, bool values) {
@@ -103,23 +135,24 @@ json to_json(const io::Value& v, const std::string& path, StorageTable& storages
     case io::Value::Kind::Size: return {{"type", "torch.Size"}, {"value", v.torch_size()}};
     case io::Value::Kind::Device: return {{"type", "torch.device"}, {"value", v.torch_device()}};
     case io::Value::Kind::DType: return {{"type", "torch.dtype"}, {"value", v.torch_dtype()}};
+    case io::Value::Kind::Bytes: {
+      std::string hex;
+      for (unsigned char c : v.to_bytes()) hex += {"0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 15]};
+      return {{"type", "bytes"}, {"length", v.to_bytes().size()}, {"hex", hex}};
+    }
+    case io::Value::Kind::Storage: {
+      Tensor t = storage_as_tensor(v);
+      json j = {{"type", "storage"}, {"dtype", dtype_name(t.dtype())}, {"numel", t.numel()}, {"storage", storages.key(t, path)},
+                {"location", location_of(t)}};
+      if (values) j["values"] = tensor_values(t);
+      return j;
+    }
     case io::Value::Kind::Tensor: {
       const Tensor& t = v.to_tensor();
-      json j = {{"type", "tensor"}, {"dtype", dtype_name(t.dtype())}, {"shape", t.sizes()}, {"stride", t.strides()},
+      json j = {{"type", v.is_parameter() ? "parameter" : "tensor"}, {"dtype", dtype_name(t.dtype())}, {"shape", t.sizes()}, {"stride", t.strides()},
                 {"storage_offset", t.storage_offset()}, {"storage", storages.key(t, path)}, {"location", location_of(t)},
                 {"requires_grad", t.requires_grad()}};
-      if (values) {
-        json vals = json::array();
-        Tensor c = t.to(kCPU);
-        if (t.dtype() == kBool) {
-          for (bool b : c.to_vector<bool>()) vals.push_back(b);
-        } else if (is_integral(t.dtype())) {
-          for (int64_t x : c.to_vector<int64_t>()) vals.push_back(x);
-        } else {
-          for (double x : c.to_vector<double>()) vals.push_back(number(x));  // float16/bfloat16 convert exactly
-        }
-        j["values"] = std::move(vals);
-      }
+      if (values) j["values"] = tensor_values(t);
       return j;
     }
     case io::Value::Kind::List:

@@ -92,6 +92,7 @@ Checkpointer::Checkpointer(std::string run_dir, CheckpointerOptions options)
         fs::remove_all(e.path());
     }
   manager_ = std::make_unique<io::CheckpointManager>(run_dir_, options_.policy);
+  manager_->finish_interrupted_commit();  // we hold the lock: we are the directory's writer
 }
 
 Checkpointer::~Checkpointer() = default;

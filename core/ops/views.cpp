@@ -202,4 +202,26 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
                           scatter_back(*this, [w, index](const Tensor& t) { return t.select(w, index); }));
 }
 
+Tensor Tensor::view_as_real() const {
+  EMBER_CHECK_VALUE(is_complex(dtype()), "view_as_real: expected a complex tensor, found ", dtype());
+  Shape sizes = this->sizes(), strides = this->strides();
+  for (int64_t& s : strides) s *= 2;  // in units of the part dtype
+  sizes.push_back(2);
+  strides.push_back(1);
+  return Tensor::make(storage(), sizes, strides, 2 * storage_offset(), complex_part_dtype(dtype()));
+}
+
+Tensor Tensor::view_as_complex() const {
+  EMBER_CHECK_VALUE(dtype() == kFloat32 || dtype() == kFloat64, "view_as_complex: expected a float32 or float64 tensor, found ", dtype());
+  EMBER_CHECK_VALUE(dim() > 0 && sizes().back() == 2 && strides().back() == 1 && storage_offset() % 2 == 0,
+                    "view_as_complex: expected a last dimension of size 2 and stride 1 (and an even offset), found size ", sizes(),
+                    ", stride ", strides(), ", offset ", storage_offset());
+  Shape sizes(this->sizes().begin(), this->sizes().end() - 1), strides;
+  for (size_t i = 0; i + 1 < this->strides().size(); ++i) {
+    EMBER_CHECK_VALUE(this->strides()[i] % 2 == 0, "view_as_complex: stride ", this->strides()[i], " of dim ", i, " is odd");
+    strides.push_back(this->strides()[i] / 2);
+  }
+  return Tensor::make(storage(), sizes, strides, storage_offset() / 2, dtype() == kFloat32 ? kComplex64 : kComplex128);
+}
+
 }  // namespace ember

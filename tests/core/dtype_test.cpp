@@ -47,6 +47,7 @@ TEST(DType, EveryPairConverts) {
   for (int from = 0; from < kNumDTypes; ++from) {
     for (int to = 0; to < kNumDTypes; ++to) {
       DType a = static_cast<DType>(from), b = static_cast<DType>(to);
+      if (is_complex(a) || is_complex(b)) continue;  // storage-only: DType.ComplexIsStoredViewedAndCopied
       Tensor t = tensor(source, a).to(b);
       ASSERT_EQ(t.dtype(), b);
       std::vector<double> got = t.to_vector<double>();
@@ -56,6 +57,31 @@ TEST(DType, EveryPairConverts) {
         EXPECT_EQ(got[i], want) << dtype_name(a) << " -> " << dtype_name(b) << " element " << i;
       }
     }
+  }
+}
+
+// complex64/complex128: storage and copy only (as the files PyTorch writes need), no math.
+TEST(DType, ComplexIsStoredViewedAndCopied) {
+  for (DType c : {kComplex64, kComplex128}) {
+    EXPECT_EQ(element_size(c), c == kComplex64 ? 8u : 16u);
+    Tensor z = tensor({1.0, 2.0, 3.0}, kFloat64).to(c);  // real -> complex: imaginary parts 0
+    ASSERT_EQ(z.dtype(), c);
+    Tensor parts = z.view_as_real();
+    EXPECT_EQ(parts.dtype(), complex_part_dtype(c));
+    EXPECT_EQ(parts.sizes(), (Shape{3, 2}));
+    EXPECT_EQ(parts.to_vector<double>(), (std::vector<double>{1, 0, 2, 0, 3, 0}));
+    parts.select(1, 1).copy_(tensor({-1.0, -2.0, -3.0}, kFloat64));  // writes through the view
+    // Copies keep both parts, through non-contiguous views too.
+    Tensor m = tensor({0, 1, 2, 3, 4, 5, 6, 7}, kFloat64).to(complex_part_dtype(c)).reshape({2, 2, 2}).view_as_complex();
+    Tensor t = m.t().contiguous();
+    EXPECT_EQ(t.view_as_real().to_vector<double>(), (std::vector<double>{0, 1, 4, 5, 2, 3, 6, 7}));
+    EXPECT_EQ(z.clone().view_as_real().to_vector<double>(), (std::vector<double>{1, -1, 2, -2, 3, -3}));
+    EXPECT_EQ(zeros({2}, c).view_as_real().to_vector<double>(), (std::vector<double>{0, 0, 0, 0}));
+    EXPECT_EQ(z.slice(0, 1, 3).view_as_real().storage_offset(), 2);
+    // No arithmetic, and no silent loss of the imaginary part.
+    EXPECT_THROW(add(z, z), ValueError);
+    EXPECT_THROW(z.to(kFloat32), ValueError);
+    EXPECT_THROW(tensor({1.0}).view_as_real(), ValueError);
   }
 }
 
@@ -86,7 +112,8 @@ TEST(DType, NamesParse) {
     EXPECT_EQ(parse_dtype(std::string("torch.") + dtype_name(t)), t);
   }
   EXPECT_EQ(parse_dtype("long"), kInt64);
-  EXPECT_THROW(parse_dtype("complex64"), ValueError);
+  EXPECT_EQ(parse_dtype("cfloat"), kComplex64);
+  EXPECT_THROW(parse_dtype("complex32"), ValueError);
 }
 
 TEST(DType, HalfPrecisionArithmeticComputesInFloat) {

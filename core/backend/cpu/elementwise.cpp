@@ -171,6 +171,14 @@ void binary_typed(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor&
 }  // namespace
 
 void CpuBackend::copy(const Tensor& dst, const Tensor& src) {
+  if (is_complex(dst.dtype()) || is_complex(src.dtype())) {  // storage and copy only: part by part
+    EMBER_CHECK_VALUE(is_complex(dst.dtype()), "copy: cannot convert ", src.dtype(), " to ", dst.dtype(),
+                      ": ember converts complex tensors to nothing else");
+    Tensor d = dst.view_as_real();
+    if (src.dtype() == dst.dtype()) return copy(d, src.view_as_real().expand(d.sizes()));
+    copy(d.select(-1, 0), src);  // real -> complex: imaginary parts 0, as PyTorch
+    return fill(d.select(-1, 1), 0.0);
+  }
   visit_dtype(dst.dtype(), [&](auto dst_tag) {
     visit_dtype(src.dtype(), [&](auto src_tag) {
       using D = decltype(dst_tag);
@@ -181,6 +189,11 @@ void CpuBackend::copy(const Tensor& dst, const Tensor& src) {
 }
 
 void CpuBackend::fill(const Tensor& dst, double value) {
+  if (is_complex(dst.dtype())) {  // value + 0i
+    Tensor parts = dst.view_as_real();
+    fill(parts.select(-1, 0), value);
+    return fill(parts.select(-1, 1), 0.0);
+  }
   visit_dtype(dst.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T v;
