@@ -41,7 +41,7 @@ CheckpointManager::CheckpointManager(std::string dir, CheckpointPolicy policy) :
   EMBER_CHECK_VALUE(!ec && fs::is_directory(dir_), "CheckpointManager: cannot create directory ", dir_, ": ", ec.message());
   for (const auto& e : fs::directory_iterator(dir_)) {  // temp files of a save that was interrupted
     std::string name = e.path().filename().string();
-    if (is_atomic_temp_name(name)) {
+    if (is_atomic_temp_name(name) && !atomic_temp_writer_alive(name)) {  // not a live writer's save in flight
       fs::remove(e.path(), ec);
       messages_.push_back("removed the temp file of an interrupted save: " + e.path().string());
     }

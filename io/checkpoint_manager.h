@@ -11,7 +11,8 @@
 // <dir>/checkpoints.json, an atomically rewritten index of steps and metrics. Each checkpoint also
 // carries its own {"step", "metrics"} under the key "checkpoint", so the index can be rebuilt from
 // the files. A checkpoint that fails to load is reported, moved to <dir>/corrupt/ (never deleted)
-// and skipped. Leftover temp files of an interrupted save are removed at start.
+// and skipped. Leftover temp files of an interrupted save are removed at start (not those of a
+// writer that is still running: a reader may open a directory a trainer is writing).
 #pragma once
 
 #include <condition_variable>

@@ -1,6 +1,7 @@
 #include "io/file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -154,6 +155,14 @@ std::pair<std::string, std::string> split_path(const std::string& path) {
 
 bool is_atomic_temp_name(const std::string& filename) {
   return !filename.empty() && filename[0] == '.' && filename.find(".tmp-") != std::string::npos;
+}
+
+bool atomic_temp_writer_alive(const std::string& filename) {
+  size_t at = filename.rfind(".tmp-");
+  if (at == std::string::npos) return false;
+  long pid = std::strtol(filename.c_str() + at + 5, nullptr, 10);
+  if (pid <= 0 || pid == ::getpid()) return false;  // our own leftovers are never in flight at start
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
 }
 
 AtomicFile::AtomicFile(const std::string& path) : path_(path) {

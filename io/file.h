@@ -86,5 +86,8 @@ class AtomicFile : public ByteSink {
 
 // True for the temp files AtomicFile creates (for cleaning up after a crash).
 bool is_atomic_temp_name(const std::string& filename);
+// True when such a temp file's writer (the pid in its name) is still running on this machine: its
+// save may be in flight, and the file is not to be removed.
+bool atomic_temp_writer_alive(const std::string& filename);
 
 }  // namespace ember::io

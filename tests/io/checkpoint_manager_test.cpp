@@ -1,5 +1,9 @@
 // CheckpointManager: retention invariants over randomized sequences of saves, metrics and crashes;
 // corrupt-checkpoint fallback; stale temp files; background saves that must not see later changes.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -13,6 +17,17 @@ using namespace ember;
 namespace fs = std::filesystem;
 
 namespace {
+
+// The pid of a process that has exited: a crashed writer's temp files carry one.
+std::string dead_pid() {
+  static pid_t pid = [] {
+    pid_t p = fork();
+    if (p == 0) _exit(0);
+    waitpid(p, nullptr, 0);
+    return p;
+  }();
+  return std::to_string(pid);
+}
 
 fs::path fresh(const std::string& name) {
   fs::path p = fs::temp_directory_path() / ("ember_ckpt_" + std::to_string(::getpid())) / name;
@@ -54,10 +69,10 @@ TEST(CheckpointManager, RetentionInvariantsUnderRandomSavesAndCrashes) {
       all_metrics[step] = acc;
       manager->save(step, state_for(step), {{"acc", acc}});
       if (rng() % 5 == 0) {  // crash: a half-written temp file is left behind, the process restarts
-        std::ofstream(dir / ".ckpt-9999999999.pt.tmp-1-1") << "partial";
+        std::ofstream(dir / (".ckpt-9999999999.pt.tmp-" + dead_pid() + "-1")) << "partial";
         manager.reset();
         manager = std::make_unique<io::CheckpointManager>(dir.string(), policy);
-        EXPECT_FALSE(fs::exists(dir / ".ckpt-9999999999.pt.tmp-1-1"));
+        EXPECT_FALSE(fs::exists(dir / (".ckpt-9999999999.pt.tmp-" + dead_pid() + "-1")));
       }
       // Invariants after every commit:
       std::set<int64_t> disk = steps_on_disk(dir);
@@ -137,4 +152,54 @@ TEST(CheckpointManager, BackgroundSaveIsUnaffectedByLaterChanges) {
   EXPECT_EQ(max(back.at("w").to_tensor()).item(), 0.0);
   EXPECT_TRUE(back.at("view").to_tensor().storage().is_same(back.at("w").to_tensor().storage()));  // sharing kept
   EXPECT_GE(m.last_stall_ms(), 0.0);
+}
+
+// A reader opening a directory must not remove the temp file of a save still in flight in another
+// process; a dead writer's leftovers are removed.
+TEST(CheckpointManager, KeepsALiveWritersTempFileAndRemovesADeadOnes) {
+  fs::path dir = fresh("temps");
+  fs::create_directories(dir);
+  pid_t live = fork();
+  if (live == 0) {
+    sleep(30);
+    _exit(0);
+  }
+  pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  waitpid(dead, nullptr, 0);
+  fs::path in_flight = dir / (".ckpt-0000000005.pt.tmp-" + std::to_string(live) + "-0");
+  fs::path leftover = dir / (".ckpt-0000000004.pt.tmp-" + std::to_string(dead) + "-0");
+  std::ofstream(in_flight) << "partial";
+  std::ofstream(leftover) << "partial";
+  ASSERT_TRUE(fs::exists(in_flight) && fs::exists(leftover));
+  io::CheckpointManager reader(dir.string());
+  EXPECT_TRUE(fs::exists(in_flight));
+  EXPECT_FALSE(fs::exists(leftover));
+  kill(live, SIGKILL);
+  waitpid(live, nullptr, 0);
+  io::CheckpointManager after(dir.string());
+  EXPECT_FALSE(fs::exists(in_flight));
+}
+
+// A kill between a checkpoint's rename and the index write (or during retention's deletes) leaves
+// the directory ahead of its index; the next writer finishes that commit.
+TEST(CheckpointManager, FinishesACommitAKillInterrupted) {
+  fs::path dir = fresh("interrupted");
+  {
+    io::CheckpointManager m(dir.string(), io::CheckpointPolicy().keep_last(2));
+    for (int step : {1, 2}) {
+      io::Value v = io::Dict();
+      v["x"] = step;
+      m.save(step, v);
+    }
+  }
+  fs::copy_file(dir / "ckpt-0000000002.pt", dir / "ckpt-0000000003.pt");  // committed, never indexed
+  io::CheckpointManager m(dir.string(), io::CheckpointPolicy().keep_last(2));
+  EXPECT_TRUE(fs::exists(dir / "ckpt-0000000001.pt"));  // constructing alone changes nothing
+  m.finish_interrupted_commit();
+  EXPECT_FALSE(fs::exists(dir / "ckpt-0000000001.pt"));  // retention, as the interrupted commit would have
+  ASSERT_EQ(m.list().size(), 2u);
+  EXPECT_EQ(m.list().back().step, 3);
+  io::CheckpointManager again(dir.string(), io::CheckpointPolicy().keep_last(2));
+  EXPECT_EQ(again.list().size(), 2u);
 }
