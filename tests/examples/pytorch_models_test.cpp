@@ -9,6 +9,7 @@
 
 #include "train_fashion_mnist/models.h"
 #include "ember.h"
+#include "support/python.h"
 #include "process.h"
 
 using namespace ember;
@@ -16,19 +17,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool torch_available() {
-  static bool ok = std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
-  return ok;
-}
-
 std::string python(const std::string& args) {
-  std::string cmd = "/usr/bin/python3 " EMBER_SOURCE_DIR "/tests/examples/torch_models.py " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  EXPECT_EQ(pclose(p), 0) << out;
-  return out;
+  return run_command("/usr/bin/python3 " EMBER_SOURCE_DIR "/tests/examples/torch_models.py " + args);
 }
 
 fs::path dir_for(const std::string& name) {
@@ -41,7 +31,7 @@ fs::path dir_for(const std::string& name) {
 class PyTorchModels : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(PyTorchModels, EmberCheckpointLoadsStrictlyInPyTorchWithTheSameLogits) {
-  if (!torch_available()) GTEST_SKIP() << "/usr/bin/python3 cannot import torch (install python3-torch)";
+  EMBER_SKIP_WITHOUT_TORCH();
   std::string model = GetParam();
   fs::path dir = dir_for("ckpt_" + model);
   ProcessResult r = run_process({EMBER_BIN_DIR "/train_fashion_mnist", "--model", model, "--run-dir", dir.string(),
@@ -67,7 +57,7 @@ TEST_P(PyTorchModels, EmberCheckpointLoadsStrictlyInPyTorchWithTheSameLogits) {
 }
 
 TEST_P(PyTorchModels, PyTorchStateDictLoadsInEmberAndEvaluates) {
-  if (!torch_available()) GTEST_SKIP() << "/usr/bin/python3 cannot import torch (install python3-torch)";
+  EMBER_SKIP_WITHOUT_TORCH();
   std::string model = GetParam();
   fs::path dir = dir_for("export_" + model);
   python("export " + model + " " + (dir / "state.pt").string() + " " + (dir / "io.pt").string());

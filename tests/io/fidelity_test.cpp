@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ember.h"
+#include "support/python.h"
 
 using namespace ember;
 using json = nlohmann::json;
@@ -20,27 +21,13 @@ namespace {
 
 const std::string kFixtures = EMBER_FIXTURES_DIR "/fidelity-1.13/";
 
-std::string run(const std::string& cmd) {
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  EXPECT_EQ(pclose(p), 0) << cmd << "\n" << out;
-  return out;
-}
-
 json described_by_ember(const std::string& file) {
-  return json::parse(run(EMBER_BIN_DIR "/ember inspect --json --values " + file))["object"];
+  return json::parse(run_command(EMBER_BIN_DIR "/ember inspect --json --values " + file))["object"];
 }
 
 json expected(const std::string& name) {
   std::ifstream in(kFixtures + name + ".pt.expected.json");
   return json::parse(in);
-}
-
-bool torch_available() {
-  static bool ok = std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
-  return ok;
 }
 
 std::string written_back(const std::string& name) {
@@ -58,8 +45,8 @@ TEST_P(Fidelity, EmberLoadsWhatTorchSaved) { EXPECT_EQ(described_by_ember(kFixtu
 TEST_P(Fidelity, EmberWritesItBackUnchanged) { EXPECT_EQ(described_by_ember(written_back(GetParam())), expected(GetParam())); }
 
 TEST_P(Fidelity, TorchLoadsWhatEmberWroteBackAsTheOriginal) {
-  if (!torch_available()) GTEST_SKIP() << "/usr/bin/python3 cannot import torch (install python3-torch)";
-  std::string out = run("/usr/bin/python3 " EMBER_SOURCE_DIR "/tests/fixtures/scripts/record_fidelity.py describe " +
+  EMBER_SKIP_WITHOUT_TORCH();
+  std::string out = run_command("/usr/bin/python3 " EMBER_SOURCE_DIR "/tests/fixtures/scripts/record_fidelity.py describe " +
                         written_back(GetParam()));
   EXPECT_EQ(json::parse(out), expected(GetParam()));
 }

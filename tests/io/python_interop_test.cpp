@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ember.h"
+#include "support/python.h"
 
 using namespace ember;
 using json = nlohmann::json;
@@ -15,20 +16,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool torch_available() {
-  static bool ok = std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
-  return ok;
-}
-
 json run_python(const std::string& args) {
-  std::string cmd = "/usr/bin/python3 " EMBER_SOURCE_DIR "/tests/io/torch_interop.py " + args + " 2>/dev/null";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  int status = pclose(pipe);
-  EXPECT_EQ(status, 0) << cmd;
-  return json::parse(out);
+  return json::parse(last_line(run_command("/usr/bin/python3 " EMBER_SOURCE_DIR "/tests/io/torch_interop.py " + args)));
 }
 
 // Compares a Value with a description printed by torch_interop.py.
@@ -111,7 +100,7 @@ fs::path temp(const std::string& name) {
 }  // namespace
 
 TEST(PythonInterop, EmberWritesTorchLoadReads) {
-  if (!torch_available()) GTEST_SKIP() << "/usr/bin/python3 cannot import torch (install python3-torch to run this test)";
+  EMBER_SKIP_WITHOUT_TORCH();
   manual_seed(5);
   Tensor v = randn({10});
   auto model = std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(3, 4), std::make_shared<nn::BatchNorm1d>(4));
@@ -154,7 +143,7 @@ TEST(PythonInterop, EmberWritesTorchLoadReads) {
 // Records of 1 MiB and more are written with their CRC in a data descriptor when the CRC runs on
 // a second thread (more than one thread), in the local header otherwise: torch.load reads both.
 TEST(PythonInterop, TorchLoadReadsLargeRecordsWrittenEitherWay) {
-  if (!torch_available()) GTEST_SKIP() << "/usr/bin/python3 cannot import torch (install python3-torch to run this test)";
+  EMBER_SKIP_WITHOUT_TORCH();
   for (int threads : {1, 2}) {
     set_num_threads(threads);
     io::Value ckpt = io::Dict();
@@ -169,7 +158,7 @@ TEST(PythonInterop, TorchLoadReadsLargeRecordsWrittenEitherWay) {
 }
 
 TEST(PythonInterop, TorchSaveWritesEmberReads) {
-  if (!torch_available()) GTEST_SKIP() << "/usr/bin/python3 cannot import torch (install python3-torch to run this test)";
+  EMBER_SKIP_WITHOUT_TORCH();
   fs::path p = temp("torch_written.pt");
   json expected = run_python("write " + p.string());
   std::map<int64_t, const void*> storages;

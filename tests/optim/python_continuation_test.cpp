@@ -8,15 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "ember.h"
+#include "support/python.h"
 
 using namespace ember;
 
 namespace {
-
-bool torch_available() {
-  static bool ok = std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
-  return ok;
-}
 
 std::unique_ptr<optim::Optimizer> make(const std::string& name, std::vector<Tensor> params) {
   if (name == "sgd")
@@ -28,7 +24,7 @@ std::unique_ptr<optim::Optimizer> make(const std::string& name, std::vector<Tens
 class Continuation : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Continuation, PyTorchContinuesEmbersTrajectory) {
-  if (!torch_available()) GTEST_SKIP() << "/usr/bin/python3 cannot import torch (install python3-torch)";
+  EMBER_SKIP_WITHOUT_TORCH();
   Generator g(5);
   Tensor x = randn({16, 4}, kFloat64, &g), y = randn({16, 3}, kFloat64, &g);
   Tensor w = mul(randn({3, 4}, kFloat64, &g), 0.5).requires_grad_(), b = zeros({3}, kFloat64).requires_grad_();
@@ -50,12 +46,7 @@ TEST_P(Continuation, PyTorchContinuesEmbersTrajectory) {
   for (int i = 0; i < 4; ++i) step();  // ember's own continuation
 
   std::string cmd = "/usr/bin/python3 " EMBER_SOURCE_DIR "/tests/optim/torch_continue.py " + path + " " + GetParam() + " 4";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  ASSERT_EQ(pclose(p), 0) << out;
-  nlohmann::json torch_result = nlohmann::json::parse(out);
+  nlohmann::json torch_result = nlohmann::json::parse(last_line(run_command(cmd)));
   EXPECT_TRUE(allclose(w, tensor(torch_result["w"].get<std::vector<double>>(), Shape{3, 4}, kFloat64), 0, 1e-10));
   EXPECT_TRUE(allclose(b, tensor(torch_result["b"].get<std::vector<double>>(), Shape{3}, kFloat64), 0, 1e-10));
 }

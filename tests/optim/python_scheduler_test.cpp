@@ -8,15 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "ember.h"
+#include "support/python.h"
 
 using namespace ember;
 
 namespace {
-
-bool torch_available() {
-  static bool ok = std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
-  return ok;
-}
 
 struct ScheduledRun {
   Tensor p = ones({3}, kFloat64).requires_grad_();
@@ -68,15 +64,7 @@ struct ScheduledRun {
 };
 
 std::string python(const std::string& args) {
-  std::string cmd = "/usr/bin/python3 " EMBER_SOURCE_DIR "/tests/optim/torch_schedulers.py " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  EXPECT_EQ(pclose(p), 0) << out;
-  // The JSON is the last line (PyTorch may warn before it).
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out.substr(out.rfind('\n') + 1);
+  return last_line(run_command("/usr/bin/python3 " EMBER_SOURCE_DIR "/tests/optim/torch_schedulers.py " + args));
 }
 
 void expect_same(const std::vector<std::pair<double, double>>& ember_lrs, const std::string& torch_json) {
@@ -95,7 +83,7 @@ std::string temp_file(const std::string& name) {
 class SchedulerInterop : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SchedulerInterop, PyTorchContinuesEmbersState) {
-  if (!torch_available()) GTEST_SKIP() << "/usr/bin/python3 cannot import torch (install python3-torch)";
+  EMBER_SKIP_WITHOUT_TORCH();
   ScheduledRun run(GetParam());
   run.steps(5);
   io::Value file = io::Dict();
@@ -107,7 +95,7 @@ TEST_P(SchedulerInterop, PyTorchContinuesEmbersState) {
 }
 
 TEST_P(SchedulerInterop, EmberContinuesPyTorchsState) {
-  if (!torch_available()) GTEST_SKIP() << "/usr/bin/python3 cannot import torch (install python3-torch)";
+  EMBER_SKIP_WITHOUT_TORCH();
   std::string path = temp_file(GetParam() + "_torch");
   std::string torch_lrs = python("save " + path + " " + GetParam() + " 5 8");
   ScheduledRun run(GetParam());
