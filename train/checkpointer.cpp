@@ -206,7 +206,9 @@ void Checkpointer::save(const Position& at, std::map<std::string, double> metric
 
 void Checkpointer::wait() { manager_->wait(); }
 
-bool Checkpointer::done(const Position& at) const { return at.finished || at_step_limit(at); }
+bool Checkpointer::done(const Position& at) const {
+  return at.finished || at_step_limit(at) || (options_.max_epochs_ > 0 && at.epoch >= options_.max_epochs_);
+}
 
 Generators& Generators::add(const std::string& name, Generator& generator) {
   generators_.emplace_back(name, &generator);

@@ -24,8 +24,8 @@
 // metrics() is a MetricsLog on RUN_DIR/metrics.jsonl whose row count is part of every checkpoint
 // and which resume() truncates to it.
 //
-// Limits are part of the protocol: done(at) is true once the run is finished or at.step reached
-// max_steps, so re-running a command that already reached its limit does nothing — any sequence of
+// Limits are part of the protocol: done(at) is true once the run is finished, at.step reached
+// max_steps or at.epoch reached max_epochs, so re-running a command that already reached its limit does nothing — any sequence of
 // kills and re-runs ends with the same files as one uninterrupted run.
 #pragma once
 
@@ -47,6 +47,7 @@ struct CheckpointerOptions {
   io::CheckpointPolicy policy;  // retention and background saves
   bool resume_ = true;          // false: start over (under the lock, delete checkpoints and metrics)
   int64_t max_steps_ = 0;       // 0: no step limit
+  int64_t max_epochs_ = 0;      // 0: no epoch limit
   CheckpointerOptions& keep_last(int64_t n) { policy.keep_last(n); return *this; }
   CheckpointerOptions& keep_best(int64_t k, std::string metric, bool maximize) {
     policy.keep_best(k, std::move(metric), maximize);
@@ -56,6 +57,7 @@ struct CheckpointerOptions {
   CheckpointerOptions& background(bool on) { policy.background(on); return *this; }
   CheckpointerOptions& resume(bool on) { resume_ = on; return *this; }
   CheckpointerOptions& max_steps(int64_t s) { max_steps_ = s; return *this; }
+  CheckpointerOptions& max_epochs(int64_t e) { max_epochs_ = e; return *this; }
 };
 
 // Where the loop stands. The loop advances step and epoch itself and sets finished when done.
@@ -96,7 +98,7 @@ class Checkpointer {
   void save(const Position& at, std::map<std::string, double> metrics = {});
   // Blocks until a background save is committed; throws its error.
   void wait();
-  // True when the run is finished or at.step has reached max_steps.
+  // True when the run is finished, at.step has reached max_steps or at.epoch max_epochs.
   bool done(const Position& at) const;
   bool at_step_limit(const Position& at) const { return max_steps() > 0 && at.step >= max_steps(); }
   int64_t max_steps() const { return options_.max_steps_; }

@@ -221,6 +221,9 @@ TEST(Checkpointer, StepLimitAndFinishedMakeTheLoopDone) {
   finished.finished = true;
   EXPECT_TRUE(c.done(finished));
   EXPECT_FALSE(train::Checkpointer(fresh("no_limit").string()).done(train::Position{1000000}));
+  train::Checkpointer epochs(fresh("epochs").string(), train::CheckpointerOptions().max_epochs(3));
+  EXPECT_FALSE(epochs.done(train::Position{100, 2}));
+  EXPECT_TRUE(epochs.done(train::Position{100, 3}));
 }
 
 TEST(Checkpointer, StartingOverRemovesCheckpointsAndMetricsUnderTheLock) {
