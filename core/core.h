@@ -4,6 +4,7 @@
 #include "core/autograd/grad_mode.h"
 #include "core/autograd/gradcheck.h"
 #include "core/autograd/node.h"
+#include "core/build_info.h"
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/error.h"

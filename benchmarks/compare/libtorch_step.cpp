@@ -2,12 +2,16 @@
 // is installed): the same Sequential, Adam, batches and timing as ember_step. Prints one JSON line.
 //
 //   libtorch_step MODEL THREADS BATCH_FILE STEPS
+//   libtorch_step gemm      its GEMM rate at 1 thread and the BLAS it uses (torch::show_config())
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cctype>
 #include <fstream>
+#include <set>
+#include <string>
 
 using Clock = std::chrono::steady_clock;
 
@@ -27,10 +31,59 @@ torch::nn::Sequential make(const std::string& name) {
                         nn::Conv2d(nn::Conv2dOptions(32, 64, 3).padding(1)), nn::BatchNorm2d(64), nn::ReLU(), nn::MaxPool2d(2),
                         nn::Flatten(), nn::Dropout(0.25), nn::Linear(3136, 128), nn::ReLU(), nn::Linear(128, 10));
 }
+double best_gflops(int64_t m, int64_t k, int64_t n, int repeats) {
+  auto a = torch::randn({m, k}), b = torch::randn({k, n});
+  auto c = torch::mm(a, b);
+  double best = 1e30;
+  for (int i = 0; i < repeats; ++i) {
+    auto t = Clock::now();
+    c = torch::mm(a, b);
+    best = std::min(best, ms_since(t) / 1e3);
+  }
+  return 2.0 * static_cast<double>(m * k * n) / best / 1e9;
+}
+
+// The value of `key` in torch::show_config()'s text ("BLAS_INFO=open, ..." -> "open").
+std::string config_value(const std::string& config, const std::string& key) {
+  size_t at = config.find(key);
+  if (at == std::string::npos) return "?";
+  size_t start = at + key.size(), end = config.find_first_of(",\n", start);
+  return config.substr(start, end - start);
+}
+
+// The BLAS libraries this process mapped (Debian picks libblas.so.3 with update-alternatives).
+std::string loaded_blas() {
+  std::ifstream maps("/proc/self/maps");
+  std::set<std::string> libs;
+  for (std::string line; std::getline(maps, line);) {
+    size_t slash = line.rfind('/');
+    std::string file = slash == std::string::npos ? "" : line.substr(slash + 1);
+    std::string lower = file;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower.find("blas") != std::string::npos) libs.insert(file);
+  }
+  std::string out;
+  for (const std::string& l : libs) out += (out.empty() ? "" : "+") + l;
+  return out.empty() ? "none mapped" : out;
+}
+
+int gemm_report() {
+  torch::set_num_threads(1);
+  torch::NoGradGuard no_grad;
+  double g512 = best_gflops(512, 512, 512, 20), gmlp = best_gflops(128, 784, 512, 50);  // maps the BLAS first
+  std::string config = torch::show_config();
+  std::printf("{\"framework\":\"libtorch\",\"engine\":\"BLAS_INFO=%s (loaded: %s), CPU capability %s\",\"gemm512_gflops\":%.1f,"
+              "\"gemm_mlp_gflops\":%.1f}\n",
+              config_value(config, "BLAS_INFO=").c_str(), loaded_blas().c_str(), config_value(config, "CPU capability usage: ").c_str(),
+              g512, gmlp);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string name = argv[1];
+  if (name == "gemm") return gemm_report();
   int threads = std::atoi(argv[2]), steps = std::atoi(argv[4]);
   torch::set_num_threads(threads);
   torch::manual_seed(0);

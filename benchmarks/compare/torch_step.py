@@ -3,6 +3,7 @@
 plus torch.save / torch.load of model + optimizer state. Prints one JSON line.
 
   torch_step.py MODEL THREADS BATCH_FILE STEPS
+  torch_step.py gemm      its GEMM rate at 1 thread and the BLAS it uses (torch.__config__.show())
 """
 import json
 import statistics
@@ -12,6 +13,39 @@ import time
 import numpy as np
 import torch
 import torch.nn as nn
+
+def config_value(config, key):
+    at = config.find(key)
+    return config[at + len(key):].split(",")[0].split("\n")[0].strip() if at >= 0 else "?"
+
+
+def loaded_blas():
+    """The BLAS library this process actually mapped (Debian picks it with update-alternatives)."""
+    with open("/proc/self/maps") as f:
+        libs = {line.split()[-1].rsplit("/", 1)[-1] for line in f if "blas" in line.lower() and "/" in line}
+    return "+".join(sorted(libs)) or "none mapped"
+
+
+def best_gflops(m, k, n, repeats):
+    a, b = torch.randn(m, k), torch.randn(k, n)
+    torch.mm(a, b)
+    best = 1e30
+    for _ in range(repeats):
+        t = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - t)
+    return 2.0 * m * k * n / best / 1e9
+
+
+if sys.argv[1] == "gemm":
+    torch.set_num_threads(1)
+    config = torch.__config__.show()
+    g512, gmlp = best_gflops(512, 512, 512, 20), best_gflops(128, 784, 512, 50)  # maps the BLAS first
+    engine = "BLAS_INFO=%s (loaded: %s), CPU capability %s" % (config_value(config, "BLAS_INFO="), loaded_blas(),
+                                                               config_value(config, "CPU capability usage:"))
+    print(json.dumps({"framework": "pytorch", "engine": engine, "gemm512_gflops": round(g512, 1),
+                      "gemm_mlp_gflops": round(gmlp, 1)}))
+    sys.exit(0)
 
 name, threads, batch_file, steps = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 torch.set_num_threads(threads)
