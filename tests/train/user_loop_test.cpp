@@ -77,7 +77,11 @@ TEST(UserLoop, SigkillAnywhereAndRerunEndsByteIdentical) {
       int target = progress + std::uniform_int_distribution<int>(1, 12)(rng);
       int delay_us = std::uniform_int_distribution<int>(0, 3000)(rng);
       bool done_before = fs::exists(dir / "ckpt-0000000060.pt");
-      ProcessResult run = run_process(command(dir, background), [&](const std::string& line) {
+      // 2 ms between steps, so the run cannot finish before this process has read its line
+      // (on a busy machine it otherwise outruns the pipe and the kill lands on an exited process).
+      std::vector<std::string> slowed = command(dir, background);
+      slowed.insert(slowed.end(), {"--sleep-ms", "2"});
+      ProcessResult run = run_process(slowed, [&](const std::string& line) {
         if (done_before) {  // a finished run must do nothing: kill it whenever it speaks
           std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
           return SIGKILL;
