@@ -39,10 +39,7 @@ struct Copier {
   Value value(const Value& v) {
     switch (v.kind()) {
       case Value::Kind::Tensor: return v.is_parameter() ? Value::parameter(tensor(v.to_tensor())) : Value(tensor(v.to_tensor()));
-      case Value::Kind::Storage: {
-        int64_t n = static_cast<int64_t>(v.storage().nbytes() / element_size(v.storage_dtype()));
-        return Value::storage(tensor(Tensor::make(v.storage(), {n}, {1}, 0, v.storage_dtype())).storage(), v.storage_dtype());
-      }
+      case Value::Kind::Storage: return Value::storage(tensor(v.storage_as_tensor()).storage(), v.storage_dtype());
       case Value::Kind::List: {
         List l;
         for (const Value& x : v.list()) l.push_back(value(x));

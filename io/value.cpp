@@ -127,6 +127,10 @@ const Storage& Value::storage() const {
   if (kind() != Kind::Storage) wrong_kind(*this, "storage");
   return std::get<static_cast<size_t>(Kind::Storage)>(v_)->storage;
 }
+Tensor Value::storage_as_tensor() const {
+  int64_t numel = static_cast<int64_t>(storage().nbytes() / element_size(storage_dtype()));
+  return Tensor::make(storage(), {numel}, {1}, 0, storage_dtype());
+}
 DType Value::storage_dtype() const {
   if (kind() != Kind::Storage) wrong_kind(*this, "storage");
   return std::get<static_cast<size_t>(Kind::Storage)>(v_)->dtype;

@@ -105,6 +105,8 @@ class Value {
   const std::string& to_bytes() const;
   const Storage& storage() const;
   DType storage_dtype() const;
+  // A bare storage's elements as a flat tensor over all of them, sharing the bytes.
+  Tensor storage_as_tensor() const;
 
   // Dict shortcuts: v["epoch"] = 3 (inserts), v.at("epoch") (throws naming the key if missing).
   Value& operator[](const Key& key);

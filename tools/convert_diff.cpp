@@ -48,11 +48,6 @@ int convert(const std::vector<std::string>& args) {
 
 namespace {
 
-Tensor flat(const io::Value& storage) {
-  int64_t numel = static_cast<int64_t>(storage.storage().nbytes() / element_size(storage.storage_dtype()));
-  return Tensor::make(storage.storage(), {numel}, {1}, 0, storage.storage_dtype());
-}
-
 struct Differ {
   double atol;
   std::vector<std::string> report;
@@ -67,7 +62,7 @@ struct Differ {
     }
     switch (a.kind()) {
       case io::Value::Kind::Tensor: return tensors(a.to_tensor(), b.to_tensor(), path);
-      case io::Value::Kind::Storage: return tensors(flat(a), flat(b), path);
+      case io::Value::Kind::Storage: return tensors(a.storage_as_tensor(), b.storage_as_tensor(), path);
       case io::Value::Kind::Bytes:
         if (a.to_bytes() != b.to_bytes()) report.push_back(path + ": " + io::summary(a) + " vs " + io::summary(b));
         return;

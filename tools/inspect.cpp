@@ -50,11 +50,6 @@ std::string human_bytes(uint64_t n) {
 
 std::string key_text(const io::Key& k) { return k.repr(); }
 
-// A bare storage as a flat tensor over all of its elements (for the storage table and values).
-Tensor storage_as_tensor(const io::Value& v) {
-  int64_t numel = static_cast<int64_t>(v.storage().nbytes() / element_size(v.storage_dtype()));
-  return Tensor::make(v.storage(), {numel}, {1}, 0, v.storage_dtype());
-}
 
 void tree(const io::Value& v, const std::string& path, const std::string& indent, StorageTable& storages, std::ostream& os) {
   switch (v.kind()) {
@@ -89,7 +84,7 @@ void tree(const io::Value& v, const std::string& path, const std::string& indent
       return;
     }
     case io::Value::Kind::Storage: {
-      Tensor t = storage_as_tensor(v);
+      Tensor t = v.storage_as_tensor();
       size_t before = storages.first.size();
       int64_t key = storages.key(t, path);
       os << "TypedStorage " << t.dtype() << " [" << t.numel() << "] " << location_of(t);
@@ -141,7 +136,7 @@ json to_json(const io::Value& v, const std::string& path, StorageTable& storages
       return {{"type", "bytes"}, {"length", v.to_bytes().size()}, {"hex", hex}};
     }
     case io::Value::Kind::Storage: {
-      Tensor t = storage_as_tensor(v);
+      Tensor t = v.storage_as_tensor();
       json j = {{"type", "storage"}, {"dtype", dtype_name(t.dtype())}, {"numel", t.numel()}, {"storage", storages.key(t, path)},
                 {"location", location_of(t)}};
       if (values) j["values"] = tensor_values(t);

@@ -97,11 +97,19 @@ Checkpointer::Checkpointer(std::string run_dir, CheckpointerOptions options)
 
 Checkpointer::~Checkpointer() = default;
 
-Checkpointer& Checkpointer::add(const std::string& name, io::Stateful& component) {
+bool Checkpointer::registered(const std::string& name) const {
+  return std::any_of(components_.begin(), components_.end(), [&](const auto& c) { return c.first == name; }) ||
+         std::any_of(must_match_.begin(), must_match_.end(), [&](const auto& m) { return m.first == name; });
+}
+
+void Checkpointer::check_new_name(const std::string& name) const {
   EMBER_CHECK_VALUE(!name.empty() && !is_protocol_key(name), "Checkpointer: '", name,
-                    "' cannot name a component (empty, or one of the protocol's own keys)");
-  for (const auto& [n, c] : components_) EMBER_CHECK_VALUE(n != name, "Checkpointer: '", name, "' is registered twice");
-  for (const auto& [n, v] : must_match_) EMBER_CHECK_VALUE(n != name, "Checkpointer: '", name, "' is registered twice");
+                    "' cannot name a component or value (empty, or one of the protocol's own keys)");
+  EMBER_CHECK_VALUE(!registered(name), "Checkpointer: '", name, "' is registered twice");
+}
+
+Checkpointer& Checkpointer::add(const std::string& name, io::Stateful& component) {
+  check_new_name(name);
   components_.emplace_back(name, &component);
   return *this;
 }
@@ -123,8 +131,7 @@ Checkpointer& Checkpointer::track(const std::string& name, io::Value& v) { retur
 Checkpointer& Checkpointer::track(const std::string& name, io::List& v) { return add_owned(name, std::make_unique<Tracked<io::List>>(v)); }
 
 Checkpointer& Checkpointer::must_match(const std::string& name, io::Value expected) {
-  EMBER_CHECK_VALUE(!name.empty() && !is_protocol_key(name), "Checkpointer: '", name, "' cannot name a value to match");
-  for (const auto& [n, c] : components_) EMBER_CHECK_VALUE(n != name, "Checkpointer: '", name, "' is registered twice");
+  check_new_name(name);
   must_match_.emplace_back(name, std::move(expected));
   return *this;
 }
@@ -153,10 +160,7 @@ void Checkpointer::check_compatible(const io::Value& state, const std::string& p
     if (!state.contains(key)) missing.push_back(str("'", key, "'"));
   for (const auto& [k, v] : state.dict()) {
     std::string key = k.is_string() ? k.str() : std::to_string(k.to_int());
-    bool known = is_protocol_key(key) ||
-                 std::any_of(components_.begin(), components_.end(), [&](const auto& c) { return c.first == key; }) ||
-                 std::any_of(must_match_.begin(), must_match_.end(), [&](const auto& m) { return m.first == key; });
-    if (!known) unexpected.push_back("'" + key + "'");
+    if (!is_protocol_key(key) && !registered(key)) unexpected.push_back("'" + key + "'");
   }
   auto join = [](const std::vector<std::string>& v) {
     std::string s;

@@ -112,6 +112,9 @@ class Checkpointer {
 
  private:
   Checkpointer& add_owned(const std::string& name, std::unique_ptr<io::Stateful> component);
+  // Throws unless `name` may name a new component or value: not empty, not a protocol key, not taken.
+  void check_new_name(const std::string& name) const;
+  bool registered(const std::string& name) const;
   io::Value gather(const Position& at) const;
   void check_compatible(const io::Value& state, const std::string& path) const;
 
