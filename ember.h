@@ -5,4 +5,5 @@
 #include "io/io.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
+#include "dist/dist.h"
 #include "train/train.h"

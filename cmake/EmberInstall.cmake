@@ -7,7 +7,7 @@ install(TARGETS ember EXPORT emberTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES ember.h DESTINATION include/ember)
-foreach(dir core nn optim io train)
+foreach(dir core nn optim io train dist)
   if(EXISTS ${PROJECT_SOURCE_DIR}/${dir})
     install(DIRECTORY ${dir} DESTINATION include/ember FILES_MATCHING PATTERN "*.h")
   endif()

@@ -101,6 +101,13 @@ void Tensor::set_grad(const Tensor& g) const {
   impl->grad = g.impl_ptr();
 }
 
+void Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const {
+  TensorImpl* impl = checked();
+  EMBER_CHECK_VALUE(impl->requires_grad && !impl->grad_fn,
+                    "register_post_accumulate_grad_hook: expected a leaf that requires grad");
+  impl->post_accumulate_grad_hooks.push_back(std::move(hook));
+}
+
 void Tensor::retain_grad() const {
   auto* impl = checked();
   EMBER_CHECK_VALUE(impl->requires_grad, "retain_grad: the tensor does not require grad");

@@ -7,6 +7,7 @@
 // the leaves' grad(). Results of recorded ops carry a grad_fn (see core/autograd/node.h).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,7 @@ namespace ember {
 namespace autograd {
 struct Node;
 }
+class Tensor;
 
 struct TensorImpl {
   Storage storage;
@@ -34,6 +36,9 @@ struct TensorImpl {
   bool retains_grad = false;  // a non-leaf whose grad backward() should keep
   std::shared_ptr<autograd::Node> grad_fn;
   std::shared_ptr<TensorImpl> grad;
+  // Called once per backward pass, after this leaf's last gradient of the pass was accumulated
+  // (see Tensor::register_post_accumulate_grad_hook).
+  std::vector<std::function<void(const Tensor&)>> post_accumulate_grad_hooks;
 };
 
 class Tensor {
@@ -95,6 +100,11 @@ class Tensor {
   void set_grad(const Tensor& g) const;
   // Keep the grad of a non-leaf during backward, as torch.Tensor.retain_grad.
   void retain_grad() const;
+  // On a leaf that requires grad: `hook(leaf)` runs once in every backward pass that reaches the
+  // leaf's graph, after the pass's last gradient for it was accumulated into grad() (or, when no
+  // gradient flowed to it, once the pass knows none will). torch's hook of the same name; what
+  // DistributedDataParallel uses to start a bucket's allreduce while backward goes on.
+  void register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const;
   // Backpropagates from this tensor. `gradient` may be omitted for a one-element tensor.
   // Without retain_graph the graph's saved state is freed; a second backward then throws.
   void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;

@@ -16,6 +16,9 @@ int diff(const std::vector<std::string>& args);
 // ember plot RUN_DIR [RUN_DIR...] -o curves.svg
 int plot(const std::vector<std::string>& args);
 
+// ember launch -n N [--max-restarts K] [--grace S] -- PROGRAM ARGS...
+int launch(const std::vector<std::string>& args);
+
 // Thrown for bad command lines.
 struct UsageError {
   std::string message;

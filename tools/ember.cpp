@@ -19,7 +19,10 @@ const char* kUsage =
     "                                     rewrite a checkpoint in the other format (tensors keep their\n"
     "                                     saved device unless --map-location says otherwise)\n"
     "  diff A B [--atol X]                compare two checkpoints value by value (exit 1 if they differ)\n"
-    "  plot RUN_DIR [RUN_DIR...] -o curves.svg   draw loss and accuracy from metrics.jsonl\n";
+    "  plot RUN_DIR [RUN_DIR...] -o curves.svg   draw loss and accuracy from metrics.jsonl\n"
+    "  launch -n N [--max-restarts K] [--grace S] -- PROGRAM ARGS...\n"
+    "                                     run N processes of a distributed program; restart them all\n"
+    "                                     (up to K times) when one fails, forward SIGTERM/SIGINT\n";
 
 std::string one_line(std::string s) {
   for (char& c : s)
@@ -42,6 +45,7 @@ int main(int argc, char** argv) {
     if (command == "convert") return ember::tools::convert(args);
     if (command == "diff") return ember::tools::diff(args);
     if (command == "plot") return ember::tools::plot(args);
+    if (command == "launch") return ember::tools::launch(args);
     std::cerr << "ember: unknown command '" << command << "'\n" << kUsage;
     return 2;
   } catch (const ember::tools::UsageError& e) {

@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "io/serialize.h"
+
 namespace ember::train {
 
 namespace fs = std::filesystem;
 
 namespace {
 
-const char* const kProtocolKeys[] = {"global_step", "epoch", "finished", "metrics_rows", "ember_version", "checkpoint"};
+const char* const kProtocolKeys[] = {"global_step", "epoch", "finished", "metrics_rows", "ember_version", "checkpoint",
+                                     "world_size"};
 constexpr const char* kEmberVersion = "0.1.0";
 
 bool is_protocol_key(const std::string& key) {
@@ -49,11 +52,18 @@ GeneratorState parse_generator_state(const io::Value& v, const std::string& wher
   return {static_cast<uint64_t>(v.at("seed").to_int()), static_cast<uint64_t>(v.at("offset").to_int())};
 }
 
+// A distributed run's generators keep their seeds (each rank's own) and take the offset.
+GeneratorState restored(const Generator& g, GeneratorState saved, bool keep_seed) {
+  if (keep_seed) saved.seed = g.get_state().seed;
+  return saved;
+}
+
 class GeneratorComponent : public io::Stateful {
  public:
   explicit GeneratorComponent(Generator& g) : g_(g) {}
   io::Value state_dict() const override { return generator_state(g_); }
-  void load_state_dict(const io::Value& v) override { g_.set_state(parse_generator_state(v, "generator")); }
+  void load_state_dict(const io::Value& v) override { g_.set_state(restored(g_, parse_generator_state(v, "generator"), keep_seed)); }
+  bool keep_seed = false;
 
  private:
   Generator& g_;
@@ -84,18 +94,37 @@ Difference first_difference(const io::Value& expected, const io::Value& found, c
 }  // namespace
 
 Checkpointer::Checkpointer(std::string run_dir, CheckpointerOptions options)
-    : run_dir_(std::move(run_dir)), options_(std::move(options)), lock_(run_dir_), metrics_(run_dir_ + "/metrics.jsonl") {
-  if (!options_.resume_)
-    for (const auto& e : fs::directory_iterator(run_dir_)) {
-      std::string name = e.path().filename().string();
-      if (name.rfind("ckpt-", 0) == 0 || name == "checkpoints.json" || name == "metrics.jsonl" || name == "corrupt")
-        fs::remove_all(e.path());
+    : run_dir_(std::move(run_dir)),
+      options_(std::move(options)),
+      group_(options_.group_ ? options_.group_ : dist::world_or_null()),
+      metrics_(rank() == 0 ? run_dir_ + "/metrics.jsonl" : "") {
+  std::string error;
+  if (rank() == 0) {  // the writer: lock, clean, finish what a killed save left
+    try {
+      lock_ = std::make_unique<RunLock>(run_dir_);
+      if (!options_.resume_)
+        for (const auto& e : fs::directory_iterator(run_dir_)) {
+          std::string name = e.path().filename().string();
+          if (name.rfind("ckpt-", 0) == 0 || name == "checkpoints.json" || name == "metrics.jsonl" || name == "corrupt")
+            fs::remove_all(e.path());
+        }
+      if (distributed()) options_.policy.background(false);  // save() must know the commit happened
+      manager_ = std::make_unique<io::CheckpointManager>(run_dir_, options_.policy);
+      manager_->finish_interrupted_commit();  // we hold the lock: we are the directory's writer
+    } catch (const std::exception& e) {
+      if (!distributed()) throw;
+      error = e.what();
     }
-  manager_ = std::make_unique<io::CheckpointManager>(run_dir_, options_.policy);
-  manager_->finish_interrupted_commit();  // we hold the lock: we are the directory's writer
+  }
+  if (distributed()) group_->agree(error, "Checkpointer on " + run_dir_);
 }
 
 Checkpointer::~Checkpointer() = default;
+
+io::CheckpointManager& Checkpointer::manager() {
+  EMBER_CHECK(manager_, "Checkpointer::manager(): rank ", rank(), " does not write checkpoints; rank 0 does");
+  return *manager_;
+}
 
 bool Checkpointer::registered(const std::string& name) const {
   return std::any_of(components_.begin(), components_.end(), [&](const auto& c) { return c.first == name; }) ||
@@ -145,6 +174,7 @@ io::Value Checkpointer::gather(const Position& at) const {
   d.insert("finished", at.finished);
   d.insert("metrics_rows", metrics_.rows());
   d.insert("ember_version", kEmberVersion);
+  d.insert("world_size", static_cast<int64_t>(group_ ? group_->size() : 1));
   return io::Value(std::move(d));
 }
 
@@ -178,16 +208,11 @@ void Checkpointer::check_compatible(const io::Value& state, const std::string& p
   }
 }
 
-Position Checkpointer::resume() {
-  auto latest = manager_->latest();
-  if (!latest) {
-    metrics_.truncate(0);  // rows of a run that never committed a checkpoint
-    return {};
-  }
-  const io::Value& state = latest->state;
-  const std::string& path = latest->info.path;
+void Checkpointer::restore(const io::Value& state, const std::string& path) {
   check_compatible(state, path);
   for (const auto& [name, c] : components_) {
+    if (auto* g = dynamic_cast<GeneratorComponent*>(c)) g->keep_seed = distributed();
+    if (auto* g = dynamic_cast<Generators*>(c)) g->keep_seeds = distributed();
     try {
       c->load_state_dict(state.at(name));
     } catch (const ValueError& e) {
@@ -195,6 +220,46 @@ Position Checkpointer::resume() {
     }
   }
   metrics_.load_state_dict(state.at("metrics_rows"));
+}
+
+Position Checkpointer::resume() {
+  std::optional<io::LoadedCheckpoint> latest;
+  std::string error;
+  try {
+    if (manager_) latest = manager_->latest();  // rank 0 chooses (and moves corrupt files aside)
+  } catch (const std::exception& e) {
+    if (!distributed()) throw;
+    error = e.what();
+  }
+  std::string path = latest ? latest->info.path : "";
+  if (distributed()) {
+    group_->agree(error, "resume from " + run_dir_);
+    path = group_->broadcast_string(path, 0);
+  }
+  if (path.empty()) {
+    metrics_.truncate(0);  // rows of a run that never committed a checkpoint
+    if (distributed()) group_->barrier();
+    return {};
+  }
+  io::Value loaded;
+  if (!latest) {  // another rank: read the file rank 0 chose (verified like any load)
+    try {
+      loaded = io::load(path);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  const io::Value& state = latest ? latest->state : loaded;
+  if (!distributed()) {
+    restore(state, path);
+  } else {
+    if (error.empty()) try {
+        restore(state, path);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+    group_->agree(error, "resume from " + path);  // every rank resumed, or every rank throws
+  }
   Position at;
   at.step = state.at("global_step").to_int();
   at.epoch = state.at("epoch").to_int();
@@ -204,11 +269,25 @@ Position Checkpointer::resume() {
 }
 
 void Checkpointer::save(const Position& at, std::map<std::string, double> metrics) {
-  metrics_.sync();
-  manager_->save(at.step, gather(at), std::move(metrics));
+  if (!distributed()) {
+    metrics_.sync();
+    manager_->save(at.step, gather(at), std::move(metrics));
+    return;
+  }
+  std::string error;
+  if (manager_) try {
+      metrics_.sync();
+      manager_->save(at.step, gather(at), std::move(metrics));
+      manager_->wait();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  group_->agree(error, str("the checkpoint of step ", at.step));  // no rank goes on past a failed commit
 }
 
-void Checkpointer::wait() { manager_->wait(); }
+void Checkpointer::wait() {
+  if (manager_) manager_->wait();
+}
 
 bool Checkpointer::done(const Position& at) const {
   return at.finished || at_step_limit(at) || (options_.max_epochs_ > 0 && at.epoch >= options_.max_epochs_);
@@ -232,7 +311,8 @@ void Generators::load_state_dict(const io::Value& state) {
     EMBER_CHECK_VALUE(state.contains(name), "generators: the state has no generator '", name, "'");
     parsed.push_back(parse_generator_state(state.at(name), "generator '" + name + "'"));
   }
-  for (size_t i = 0; i < generators_.size(); ++i) generators_[i].second->set_state(parsed[i]);
+  for (size_t i = 0; i < generators_.size(); ++i)
+    generators_[i].second->set_state(restored(*generators_[i].second, parsed[i], keep_seeds));
 }
 
 }  // namespace ember::train

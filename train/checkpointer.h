@@ -24,6 +24,15 @@
 // metrics() is a MetricsLog on RUN_DIR/metrics.jsonl whose row count is part of every checkpoint
 // and which resume() truncates to it.
 //
+// Distributed runs (a dist::ProcessGroup of size > 1: options.group, or dist::world() when one was
+// initialized): the same loop runs on every rank, unchanged. Rank 0 alone holds the lock, writes
+// checkpoints and metrics.jsonl; save() is a collective — rank 0 commits synchronously and no rank
+// returns before it did (a failed commit throws on every rank); resume() loads, on every rank, the
+// checkpoint rank 0 chose. Generators keep the seed the program gave them — each rank's own,
+// dist::rank_seed(seed, rank) — and take the offset from the checkpoint, so nothing per rank is
+// saved and a run resumes on another number of processes (the DataLoader's global sample cursor
+// does the rest). The checkpoint records "world_size".
+//
 // Limits are part of the protocol: done(at) is true once the run is finished, at.step reached
 // max_steps or at.epoch reached max_epochs, so re-running a command that already reached its limit does nothing — any sequence of
 // kills and re-runs ends with the same files as one uninterrupted run.
@@ -36,6 +45,7 @@
 #include <vector>
 
 #include "core/random/generator.h"
+#include "dist/process_group.h"
 #include "io/checkpoint_manager.h"
 #include "io/stateful.h"
 #include "train/metrics_log.h"
@@ -48,6 +58,7 @@ struct CheckpointerOptions {
   bool resume_ = true;          // false: start over (under the lock, delete checkpoints and metrics)
   int64_t max_steps_ = 0;       // 0: no step limit
   int64_t max_epochs_ = 0;      // 0: no epoch limit
+  dist::ProcessGroup* group_ = nullptr;  // nullptr: dist::world() if initialized, else this process alone
   CheckpointerOptions& keep_last(int64_t n) { policy.keep_last(n); return *this; }
   CheckpointerOptions& keep_best(int64_t k, std::string metric, bool maximize) {
     policy.keep_best(k, std::move(metric), maximize);
@@ -58,6 +69,7 @@ struct CheckpointerOptions {
   CheckpointerOptions& resume(bool on) { resume_ = on; return *this; }
   CheckpointerOptions& max_steps(int64_t s) { max_steps_ = s; return *this; }
   CheckpointerOptions& max_epochs(int64_t e) { max_epochs_ = e; return *this; }
+  CheckpointerOptions& group(dist::ProcessGroup& g) { group_ = &g; return *this; }
 };
 
 // Where the loop stands. The loop advances step and epoch itself and sets finished when done.
@@ -105,10 +117,13 @@ class Checkpointer {
 
   MetricsLog& metrics() { return metrics_; }
   const std::string& run_dir() const { return run_dir_; }
-  io::CheckpointManager& manager() { return *manager_; }
+  // Rank 0's (the writer's) manager; throws on other ranks.
+  io::CheckpointManager& manager();
   // What resume() should tell a person: corrupt checkpoints moved aside, stale temp files removed.
-  std::vector<std::string> take_messages() { return manager_->take_messages(); }
-  double last_stall_ms() const { return manager_->last_stall_ms(); }
+  std::vector<std::string> take_messages() { return manager_ ? manager_->take_messages() : std::vector<std::string>{}; }
+  double last_stall_ms() const { return manager_ ? manager_->last_stall_ms() : 0.0; }
+  // True on the rank that writes (rank 0, or the only process).
+  bool is_writer() const { return rank() == 0; }
 
  private:
   Checkpointer& add_owned(const std::string& name, std::unique_ptr<io::Stateful> component);
@@ -117,10 +132,14 @@ class Checkpointer {
   bool registered(const std::string& name) const;
   io::Value gather(const Position& at) const;
   void check_compatible(const io::Value& state, const std::string& path) const;
+  void restore(const io::Value& state, const std::string& path);
+  bool distributed() const { return group_ && group_->size() > 1; }
+  int rank() const { return group_ ? group_->rank() : 0; }
 
   std::string run_dir_;
   CheckpointerOptions options_;
-  RunLock lock_;  // before the manager: nothing in the directory is touched without the lock
+  dist::ProcessGroup* group_;
+  std::unique_ptr<RunLock> lock_;  // before the manager: nothing in the directory is touched without the lock
   std::unique_ptr<io::CheckpointManager> manager_;
   MetricsLog metrics_;
   std::vector<std::pair<std::string, io::Stateful*>> components_;
@@ -134,6 +153,8 @@ class Generators : public io::Stateful {
   Generators& add(const std::string& name, Generator& generator);
   io::Value state_dict() const override;
   void load_state_dict(const io::Value& state) override;
+  // Restores only the offsets (a distributed run: each rank keeps its own seed).
+  bool keep_seeds = false;
 
  private:
   std::vector<std::pair<std::string, Generator*>> generators_;

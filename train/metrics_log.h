@@ -17,6 +17,8 @@ namespace ember::train {
 
 class MetricsLog : public io::Stateful {
  public:
+  // An empty path makes a log that counts rows and writes nothing (the non-zero ranks of a
+  // distributed run, whose rows rank 0 writes).
   explicit MetricsLog(std::string path);
   ~MetricsLog() override;
   MetricsLog(const MetricsLog&) = delete;

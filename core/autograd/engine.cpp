@@ -88,7 +88,52 @@ std::vector<Node*> topological_order(Node* root) {
   return {order.rbegin(), order.rend()};
 }
 
+// The leaves whose post-accumulate hooks this pass must run, each with the number of gradient
+// edges still to reach it; a hook runs when its leaf's count drops to zero.
+class LeafHooks {
+ public:
+  explicit LeafHooks(const std::vector<Node*>& order) {
+    for (Node* node : order)
+      for (const Edge& e : node->next)
+        if (e.leaf && !e.leaf->post_accumulate_grad_hooks.empty()) ++remaining_[e.leaf.get()];
+  }
+  // One of `node`'s edges will bring nothing more (it ran, or no gradient reached it).
+  void done(const Edge& e) {
+    if (!e.leaf) return;
+    auto it = remaining_.find(e.leaf.get());
+    if (it == remaining_.end() || --it->second > 0) return;
+    for (const auto& hook : e.leaf->post_accumulate_grad_hooks) hook(Tensor(e.leaf));
+  }
+  void done(const Node& node) {
+    for (const Edge& e : node.next) done(e);
+  }
+
+ private:
+  std::unordered_map<TensorImpl*, int> remaining_;
+};
+
+// Callbacks queued by hooks of the running backward (one per thread: backward is synchronous).
+thread_local std::vector<std::function<void()>>* queued_callbacks = nullptr;
+
+class CallbackScope {
+ public:
+  CallbackScope() : outer_(queued_callbacks) { queued_callbacks = &callbacks_; }
+  ~CallbackScope() { queued_callbacks = outer_; }
+  void run() {
+    for (size_t i = 0; i < callbacks_.size(); ++i) callbacks_[i]();  // a callback may queue more
+  }
+
+ private:
+  std::vector<std::function<void()>> callbacks_;
+  std::vector<std::function<void()>>* outer_;
+};
+
 }  // namespace
+
+void queue_callback(std::function<void()> callback) {
+  EMBER_CHECK(queued_callbacks, "queue_callback: only a hook running during backward can queue a callback");
+  queued_callbacks->push_back(std::move(callback));
+}
 
 Node::~Node() {
   std::vector<std::shared_ptr<Node>> pending;
@@ -132,14 +177,22 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
   EMBER_CHECK_VALUE(seed.sizes() == root.sizes(), "backward: expected a gradient of shape ",
                     root.sizes(), ", found ", seed.sizes());
   NoGradGuard no_grad;
+  CallbackScope callbacks;
   if (root.is_leaf()) {
     accumulate_into(*root.impl(), seed.to(root.dtype()));
+    for (const auto& hook : root.impl()->post_accumulate_grad_hooks) hook(root);
+    callbacks.run();
     return;
   }
   std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), seed}};
-  for (Node* node : topological_order(root.grad_fn().get())) {
+  std::vector<Node*> order = topological_order(root.grad_fn().get());
+  LeafHooks leaf_hooks(order);
+  for (Node* node : order) {
     auto it = pending.find(node);
-    if (it == pending.end()) continue;  // no gradient flowed here
+    if (it == pending.end()) {  // no gradient flowed here
+      leaf_hooks.done(*node);
+      continue;
+    }
     Tensor grad_out = std::move(it->second);
     pending.erase(it);
     EMBER_CHECK(node->backward, "backward: trying to backward through the graph a second time (",
@@ -153,17 +206,22 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
     if (!retain_graph) node->backward = nullptr;
     for (size_t i = 0; i < grads.size(); ++i) {
       const Edge& e = node->next[i];
-      if (!e.active() || !grads[i].defined()) continue;
+      if (!e.active() || !grads[i].defined()) {
+        leaf_hooks.done(e);
+        continue;
+      }
       check_grad(*node, i, e, grads[i]);
       Tensor g = grads[i].dtype() == e.dtype ? grads[i] : grads[i].to(e.dtype);
       if (e.leaf) {
         accumulate_into(*e.leaf, g);
+        leaf_hooks.done(e);
       } else {
         Tensor& slot = pending[e.fn.get()];
         slot = slot.defined() ? add(slot, g) : g;
       }
     }
   }
+  callbacks.run();
 }
 
 }  // namespace ember::autograd

@@ -60,4 +60,8 @@ bool needs_grad(std::initializer_list<Tensor> inputs);
 // Runs backward from `root` (see Tensor::backward).
 void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph);
 
+// Called from a hook during backward: `callback` runs once the current backward pass has
+// finished (after every gradient was accumulated), as torch's queue_callback. Throws outside one.
+void queue_callback(std::function<void()> callback);
+
 }  // namespace ember::autograd
