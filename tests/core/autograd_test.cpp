@@ -192,3 +192,29 @@ TEST(Autograd, OptimizerStepBetweenRetainedBackwardsIsDetected) {
   opt.step();
   EXPECT_NE(error_of([&] { loss.backward(); }).find("modified by an in-place operation"), std::string::npos);
 }
+
+// Post-accumulate-grad hooks and queued callbacks: what DistributedDataParallel builds on.
+TEST(AutogradHooks, PostAccumulateHookRunsOnceAfterTheLastGradientOfAPass) {
+  Tensor w = tensor({1.0, 2.0}).requires_grad_();
+  Tensor unused = tensor({5.0}).requires_grad_();
+  std::vector<std::vector<float>> seen;
+  int unused_calls = 0, callbacks = 0;
+  w.register_post_accumulate_grad_hook([&](const Tensor& leaf) {
+    seen.push_back(leaf.grad().to_vector<float>());
+    autograd::queue_callback([&] { ++callbacks; });
+  });
+  unused.register_post_accumulate_grad_hook([&](const Tensor&) { ++unused_calls; });
+  // w is used twice: the hook must see the sum of both contributions, once.
+  Tensor y = (mul(w, w) + mul(w, tensor({3.0, 3.0}))).sum() + mul(unused, tensor({0.0})).sum() * 0.0;
+  y.backward();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0], (std::vector<float>{5, 7}));  // 2w + 3
+  EXPECT_EQ(callbacks, 1);  // after backward, not during it
+  EXPECT_EQ(unused_calls, 1);
+  (w * 1.0).sum().backward();  // a second pass: the hook runs again, grads accumulated
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1], (std::vector<float>{6, 8}));
+  EXPECT_EQ(unused_calls, 1);  // not in that graph
+  EXPECT_THROW(autograd::queue_callback([] {}), Error);  // outside backward
+  EXPECT_THROW(mul(w, w).register_post_accumulate_grad_hook([](const Tensor&) {}), ValueError);  // not a leaf
+}

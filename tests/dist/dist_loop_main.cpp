@@ -1,7 +1,7 @@
 // A user's distributed training loop: the single-process loop of tests/train/user_loop_main.cpp
 // with three additions — the process group, DistributedDataParallel, a distributed DataLoader.
 //   dist_loop RUN_DIR MAX_STEPS MAX_EPOCHS SEEN_LOG
-// Each rank appends the sample indices it trains on to SEEN_LOG.rank-R ("index" per line).
+// Rank 0 prints "step N" after each step. Each rank appends the sample indices it trains on to SEEN_LOG.rank-R ("index" per line).
 // For the kill test: EMBER_TEST_KILL_RANK=k and EMBER_TEST_KILL_STEP=s make rank k SIGKILL itself
 // after step s, in the launcher's first attempt only (EMBER_RESTART_COUNT=0).
 #include <signal.h>
@@ -76,6 +76,7 @@ int main(int argc, char** argv) try {
     world.allreduce(mean_loss, dist::ReduceOp::average);
     loss_value = mean_loss.item();
     ++at.step;
+    if (world.rank() == 0) std::printf("step %lld\n", static_cast<long long>(at.step)), std::fflush(stdout);
     if (at.step % 3 == 0 || ckpt.done(at) || preemption.requested()) ckpt.save(at, {{"loss", loss_value}});
     if (first_attempt && world.rank() == kill_rank && at.step == kill_step) raise(SIGKILL);
     if (preemption.requested()) return train::kExitRequeue;

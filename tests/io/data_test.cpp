@@ -141,3 +141,73 @@ TEST(DataLoader, RestoredCursorYieldsExactlyTheRemainingBatches) {
   io::DataLoader other_seed(data, io::DataLoaderOptions(options).seed(12));
   EXPECT_THROW(other_seed.load_state_dict(state), ValueError);
 }
+
+// DataLoaderOptions::distributed: PyTorch's DistributedSampler, resumable on another world size.
+namespace {
+
+std::vector<io::DataLoader> replicas(int64_t n, int64_t world, int64_t batch) {
+  std::vector<io::DataLoader> loaders;
+  for (int64_t r = 0; r < world; ++r)
+    loaders.emplace_back(numbers(n), io::DataLoaderOptions().batch_size(batch).shuffle(true).seed(9).distributed(r, world));
+  return loaders;
+}
+
+}  // namespace
+
+TEST(DistributedLoader, RanksShareThePaddedOrderStridedAsPyTorch) {
+  auto loaders = replicas(10, 3, 2);  // 10 samples, 3 ranks: padded to 12 with the order's first 2
+  std::vector<int64_t> order = loaders[0].order(0);
+  for (int64_t r = 0; r < 3; ++r) {
+    std::vector<int64_t> expected;
+    for (int64_t i = r; i < 12; i += 3) expected.push_back(order[static_cast<size_t>(i % 10)]);
+    EXPECT_EQ(drain(loaders[static_cast<size_t>(r)]), expected) << "rank " << r;
+    EXPECT_EQ(loaders[static_cast<size_t>(r)].batches_per_epoch(), 2);
+  }
+  EXPECT_EQ(loaders[0].state_dict().at("sample_cursor").to_int(), 12);
+}
+
+TEST(DistributedLoader, ACheckpointOfTwoRanksResumesOnOneAndOnThreeSeeingEachRemainingSampleOnce) {
+  auto two = replicas(120, 2, 4);
+  io::Batch b;
+  std::multiset<int64_t> seen;
+  for (int step = 0; step < 3; ++step)
+    for (auto& l : two) {
+      ASSERT_TRUE(l.next(b));
+      for (int64_t i : b.target.to_vector<int64_t>()) seen.insert(i);
+    }
+  io::Value state = two[1].state_dict();
+  EXPECT_EQ(state.at("sample_cursor").to_int(), 24);
+  EXPECT_EQ(state.at("world_size").to_int(), 2);
+  EXPECT_EQ(two[0].state_dict().at("sample_cursor").to_int(), 24);  // the same on every rank
+  for (int64_t world : {1, 3}) {
+    std::multiset<int64_t> all = seen;
+    auto resumed = replicas(120, world, 4);
+    for (auto& l : resumed) {
+      l.load_state_dict(state);
+      for (int64_t i : drain(l)) all.insert(i);
+    }
+    EXPECT_EQ(all.size(), 120u) << world << " ranks";
+    for (int64_t i = 0; i < 120; ++i) EXPECT_EQ(all.count(i), 1u) << "sample " << i << " with " << world << " ranks";
+    EXPECT_EQ(resumed[0].state_dict().at("sample_cursor").to_int(), 120);
+  }
+}
+
+TEST(DistributedLoader, ResumingOnTheSameWorldSizeGivesTheUninterruptedBatches) {
+  auto full = replicas(50, 3, 4);  // 50 does not divide by 3: padding must be the same after a resume
+  std::vector<std::vector<int64_t>> whole;
+  for (auto& l : full) whole.push_back(drain(l));
+  auto first = replicas(50, 3, 4);
+  io::Batch b;
+  for (auto& l : first) l.next(b), l.next(b);
+  for (int64_t r = 0; r < 3; ++r) {
+    auto again = replicas(50, 3, 4);
+    again[static_cast<size_t>(r)].load_state_dict(first[static_cast<size_t>(r)].state_dict());
+    EXPECT_EQ(again[static_cast<size_t>(r)].cursor(), 2);
+    std::vector<int64_t> rest = drain(again[static_cast<size_t>(r)]);
+    EXPECT_EQ(rest, std::vector<int64_t>(whole[static_cast<size_t>(r)].begin() + 8, whole[static_cast<size_t>(r)].end())) << "rank " << r;
+  }
+}
+
+TEST(DistributedLoader, RefusesARankOutsideTheWorld) {
+  EXPECT_THROW(io::DataLoader(numbers(10), io::DataLoaderOptions().distributed(2, 2)), ValueError);
+}
