@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "core/error.h"
+#include "core/ops/factories.h"
 
 namespace ember::train {
 
@@ -20,7 +21,7 @@ void on_signal(int sig) {
 
 }  // namespace
 
-PreemptionGuard::PreemptionGuard() {
+PreemptionGuard::PreemptionGuard(dist::ProcessGroup* group) : group_(group) {
   EMBER_CHECK(!guard_alive.exchange(true), "PreemptionGuard: another guard is already alive in this process");
   requested_signal = 0;
   struct sigaction sa {};
@@ -34,7 +35,20 @@ PreemptionGuard::~PreemptionGuard() {
   guard_alive = false;
 }
 
-bool PreemptionGuard::requested() const { return requested_signal.load() != 0; }
-int PreemptionGuard::signal() const { return requested_signal.load(); }
+bool PreemptionGuard::requested() const {
+  bool mine = requested_signal.load() != 0;
+  if (!group_ || group_->size() == 1) return mine;
+  if (agreed_) return true;
+  Tensor flag = zeros({1}, kUInt8);
+  flag.data_ptr<uint8_t>()[0] = mine ? 1 : 0;
+  group_->allreduce(flag, dist::ReduceOp::max);
+  agreed_ = flag.data_ptr<uint8_t>()[0] != 0;
+  return agreed_;
+}
+
+int PreemptionGuard::signal() const {
+  int mine = requested_signal.load();
+  return mine != 0 ? mine : (agreed_ ? SIGTERM : 0);
+}
 
 }  // namespace ember::train

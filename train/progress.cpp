@@ -6,7 +6,7 @@
 
 namespace ember::train {
 
-ProgressBar::ProgressBar(std::FILE* out) : out_(out), live_(isatty(fileno(out))) {}
+ProgressBar::ProgressBar(std::FILE* out) : out_(out), live_(out && isatty(fileno(out))) {}
 
 void ProgressBar::step(const ProgressState& s) {
   if (!live_) return;
@@ -24,12 +24,13 @@ void ProgressBar::step(const ProgressState& s) {
 }
 
 void ProgressBar::line(const std::string& text) {
-  if (live_) return;
+  if (live_ || !out_) return;
   std::fprintf(out_, "%s\n", text.c_str());
   std::fflush(out_);
 }
 
 void ProgressBar::message(const std::string& text) {
+  if (!out_) return;
   if (live_) std::fprintf(out_, "\r\033[K");
   std::fprintf(out_, "%s\n", text.c_str());
   std::fflush(out_);

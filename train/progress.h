@@ -24,7 +24,8 @@ struct ProgressState {
 
 class ProgressBar {
  public:
-  // Draws to `out`; `live` defaults to whether `out` is a terminal.
+  // Draws to `out`; `live` defaults to whether `out` is a terminal. nullptr: prints nothing (the
+  // non-zero ranks of a distributed run).
   explicit ProgressBar(std::FILE* out = stdout);
   ProgressBar(std::FILE* out, bool live) : out_(out), live_(live) {}
 

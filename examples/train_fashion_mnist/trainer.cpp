@@ -30,43 +30,59 @@ std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 
 
 }  // namespace
 
-Trainer::Trainer(Options o) : o_(std::move(o)) {
+Trainer::Trainer(Options o)
+    : o_(std::move(o)), world_(dist::init_process_group()), progress_(world_.rank() == 0 ? stdout : nullptr) {
   set_num_threads(o_.threads);
-  manual_seed(o_.seed);
+  manual_seed(dist::rank_seed(o_.seed, world_.rank()));  // rank 0's seed is --seed: one process is unchanged
   train_data_ = split(io::FashionMnist::Split::Train, o_.data_dir, o_.train_subset);
   test_data_ = split(io::FashionMnist::Split::Test, o_.data_dir, o_.test_subset);
   model_ = make_model(o_.model);
+  if (world_.size() > 1) replica_ = std::make_shared<dist::DistributedDataParallel>(model_, world_);
   if (o_.optimizer == "adam")
     optimizer_ = std::make_unique<optim::Adam>(model_->parameters(), optim::AdamOptions(o_.lr));
   else
     optimizer_ = std::make_unique<optim::SGD>(model_->parameters(), optim::SGDOptions(o_.lr).momentum(0.9));
   loader_ = std::make_unique<io::DataLoader>(
-      train_data_, io::DataLoaderOptions().batch_size(o_.batch_size).shuffle(true).drop_last(true).seed(o_.seed));
+      train_data_, io::DataLoaderOptions().batch_size(o_.batch_size).shuffle(true).drop_last(true).seed(o_.seed)
+                       .distributed(world_.rank(), world_.size()));
   EMBER_CHECK_VALUE(loader_->batches_per_epoch() > 0, "the training set (", train_data_->size(),
                     " images) is smaller than one batch of ", o_.batch_size);
   scheduler_ = std::make_unique<optim::CosineAnnealingLR>(*optimizer_, o_.epochs * loader_->batches_per_epoch());
   rngs_.add("default", default_generator());
 }
 
+Tensor Trainer::forward(const Tensor& input) { return replica_ ? replica_->forward(input) : model_->forward(input); }
+
 Trainer::Eval Trainer::evaluate(const train::PreemptionGuard* preemption) {
   NoGradGuard no_grad;
   model_->eval();
   Eval e;
   double loss_sum = 0, correct = 0;
-  int64_t n = test_data_->size();
+  int64_t n = test_data_->size(), share = world_.size(), rank = world_.rank();
+  // Chunks of 1000 images on every rank (the preemption check is a collective), each rank taking
+  // every share-th image of a chunk; the sums are added in rank order, the same on every rank.
   for (int64_t start = 0; start < n; start += 1000) {
     if (preemption && preemption->requested()) {
       e.interrupted = true;
       break;
     }
     std::vector<int64_t> idx;
-    for (int64_t i = start; i < std::min(n, start + 1000); ++i) idx.push_back(i);
+    for (int64_t i = start + rank; i < std::min(n, start + 1000); i += share) idx.push_back(i);
+    if (idx.empty()) continue;
     io::Batch b = test_data_->get_batch(idx);
     Tensor logits = model_->forward(model_input(o_.model, b.input));
     loss_sum += nn::cross_entropy(logits, b.target, nn::CrossEntropyOptions().reduction(nn::Reduction::Sum)).item();
     correct += sum(eq(argmax(logits, 1), b.target)).item();
   }
   model_->train();
+  if (share > 1) {
+    Tensor sums = world_.allgather(tensor(std::vector<double>{loss_sum, correct}));
+    loss_sum = correct = 0;
+    for (int64_t r = 0; r < share; ++r) {
+      loss_sum += sums[r].to_vector<double>()[0];
+      correct += sums[r].to_vector<double>()[1];
+    }
+  }
   e.loss = loss_sum / static_cast<double>(n);
   e.accuracy = correct / static_cast<double>(n);
   return e;
@@ -108,7 +124,8 @@ int Trainer::run() {
   } else {
     loader_->set_epoch(0);
     progress_.message(str("training ", o_.model, " on Fashion-MNIST (", train_data_->size(), " images) for ", o_.epochs,
-                          " epochs of ", per_epoch, " steps; checkpoints in ", o_.run_dir));
+                          " epochs of ", per_epoch, " steps", world_.size() > 1 ? str(" on ", world_.size(), " processes (global batch ",
+                          world_.size() * o_.batch_size, ")") : std::string(), "; checkpoints in ", o_.run_dir));
   }
   train::PreemptionGuard preemption;
   double train_ms = 0;
@@ -126,7 +143,7 @@ int Trainer::run() {
       if (preemption.requested()) return requeue("during training");
       if (!loader_->next(batch)) break;
       auto start = Clock::now();
-      Tensor logits = model_->forward(model_input(o_.model, batch.input));
+      Tensor logits = forward(model_input(o_.model, batch.input));
       Tensor loss = nn::cross_entropy(logits, batch.target);
       optimizer_->zero_grad();
       loss.backward();
@@ -139,6 +156,12 @@ int Trainer::run() {
       double acc = accuracy_of(logits.detach(), batch.target);
       progress_.step({at.epoch, o_.epochs, loader_->cursor(), per_epoch, at.step, total, last_loss_, acc, 1000.0 * timed_steps / train_ms});
       if (at.step % o_.log_every == 0) {
+        if (world_.size() > 1) {  // the metrics of the global batch
+          Tensor m = tensor(std::vector<double>{last_loss_, acc});
+          world_.allreduce(m, dist::ReduceOp::average);
+          last_loss_ = m.to_vector<double>()[0];
+          acc = m.to_vector<double>()[1];
+        }
         double lr = optimizer_->param_groups()[0].lr();
         ckpt.metrics().append({{"kind", "train"}, {"step", at.step}, {"epoch", at.epoch + 1}, {"loss", last_loss_},
                                {"accuracy", acc}, {"lr", lr}});
@@ -178,7 +201,8 @@ int Trainer::run() {
   ckpt.wait();
   progress_.message(str("done: ", o_.epochs, " epochs, ", at.step, " steps, ",
                         timed_steps ? fmt("%.2f", train_ms / timed_steps) : std::string("n/a"),
-                        " ms/step (mean over training steps of this process, ", o_.threads, " thread(s)), final test accuracy ",
+                        " ms/step (mean over training steps of this process, ", o_.threads, " thread(s)",
+                        world_.size() > 1 ? str(", one of ", world_.size(), " processes") : std::string(), "), final test accuracy ",
                         fmt("%.4f", test_accuracy())));
   return 0;
 }

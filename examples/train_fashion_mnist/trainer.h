@@ -6,6 +6,11 @@
 // and the metric history; the Checkpointer adds epoch, global step and the metrics.jsonl row count
 // — so a run resumed from a checkpoint continues bit-identically to one that never stopped (same
 // seed and thread count).
+//
+// Started by `ember launch -n N`, it trains data-parallel: each of the N processes draws its share
+// of every epoch (--batch-size per process: the global batch is N times it), the gradients are
+// averaged by DistributedDataParallel, rank 0 writes checkpoints and prints, and evaluation is split
+// among the ranks. Checkpoints hold the plain model's keys, so a run resumes on any N.
 #pragma once
 
 #include <memory>
@@ -32,14 +37,19 @@ class Trainer {
   // Stops early (interrupted) when `preemption` has been requested.
   Eval evaluate(const ember::train::PreemptionGuard* preemption);
 
+  // The model as the loop calls it: wrapped in DistributedDataParallel when there are N > 1 ranks.
+  ember::Tensor forward(const ember::Tensor& input);
+
   Options o_;
+  ember::dist::ProcessGroup& world_;
+  std::shared_ptr<ember::dist::DistributedDataParallel> replica_;
   std::shared_ptr<const ember::io::Dataset> train_data_, test_data_;
   std::shared_ptr<ember::nn::Sequential> model_;
   std::unique_ptr<ember::optim::Optimizer> optimizer_;
   std::unique_ptr<ember::optim::CosineAnnealingLR> scheduler_;
   std::unique_ptr<ember::io::DataLoader> loader_;
   ember::train::Generators rngs_;  // {"default": the default generator}
-  ember::train::ProgressBar progress_;
+  ember::train::ProgressBar progress_;  // rank 0 prints; the others are quiet
   double last_loss_ = 0;
   ember::io::List history_;  // one {"epoch", "step", "test_loss", "test_accuracy"} per epoch
 };

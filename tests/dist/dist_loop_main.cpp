@@ -77,9 +77,10 @@ int main(int argc, char** argv) try {
     loss_value = mean_loss.item();
     ++at.step;
     if (world.rank() == 0) std::printf("step %lld\n", static_cast<long long>(at.step)), std::fflush(stdout);
-    if (at.step % 3 == 0 || ckpt.done(at) || preemption.requested()) ckpt.save(at, {{"loss", loss_value}});
+    bool stop = preemption.requested();  // a collective in a distributed run: once per step, on every rank
+    if (at.step % 3 == 0 || ckpt.done(at) || stop) ckpt.save(at, {{"loss", loss_value}});
     if (first_attempt && world.rank() == kill_rank && at.step == kill_step) raise(SIGKILL);
-    if (preemption.requested()) return train::kExitRequeue;
+    if (stop) return train::kExitRequeue;
   }
   if (world.rank() == 0) std::printf("done at step %lld epoch %lld\n", static_cast<long long>(at.step), static_cast<long long>(at.epoch));
   return 0;
