@@ -87,3 +87,13 @@ TEST(DataParallel, ReplicasOfDifferentModelsFailAtStartNamingTheRankAndTheParame
               std::string::npos) << res.output;
   }
 }
+
+TEST(DataParallel, NoSyncAccumulatesLocallyAndTheNextBackwardAveragesTheSums) {
+  EMBER_SKIP_WITHOUT_GLOO();
+  std::string dir = ember::testing::fresh_dir("nosync");
+  auto results = ember::testing::run_ranks({bin("dist_worker"), "no-sync"}, 2, dir);
+  for (const auto& res : results) {
+    EXPECT_EQ(res.exit_code, 0) << res.output;
+    EXPECT_NE(res.output.find("no_sync ok"), std::string::npos) << res.output;
+  }
+}

@@ -5,6 +5,7 @@
 //   dist_worker hang-in-collective       rank 1 sleeps instead of joining the 3rd allreduce
 //   dist_worker ddp MODEL STEPS OUT_DIR  DDP training (mlp|cnn) on a fixed global batch of 16
 //   dist_worker mismatched-model         rank 1 builds a wider first layer
+//   dist_worker no-sync                  gradient accumulation under no_sync(), checked in place
 // Errors go to stderr as "error: ..." with exit status 3.
 #include <signal.h>
 #include <unistd.h>
@@ -104,6 +105,38 @@ int ddp(dist::ProcessGroup& g, const std::string& kind, int64_t steps, const std
   return 0;
 }
 
+// Gradient accumulation: a backward inside no_sync() sends nothing; the next one averages the sums.
+int no_sync(dist::ProcessGroup& g) {
+  manual_seed(7);
+  auto model = make_model("mlp", 16);
+  dist::DistributedDataParallel replica(model, g);
+  Generator data_gen(static_cast<uint64_t>(5 + g.rank()));
+  Tensor x1 = randn({4, 10}, kFloat32, &data_gen), x2 = randn({4, 10}, kFloat32, &data_gen);
+  Tensor y = randint(0, 4, {4}, kInt64, &data_gen);
+  Tensor w = model->parameters()[0];
+  {
+    auto guard = replica.no_sync();
+    nn::cross_entropy(replica.forward(x1), y).backward();
+  }
+  Tensor local_first = w.grad().clone();
+  Tensor others = g.allgather(local_first);
+  if (g.size() > 1 && max(abs(sub(others[0], others[1]))).item() == 0) throw Error("no_sync: the ranks' gradients were averaged");
+  // What the synchronised backward must produce: the mean over ranks of each rank's accumulated sum.
+  Tensor local_sum;
+  {
+    auto guard = replica.no_sync();
+    nn::cross_entropy(model->forward(x2), y).backward();  // the plain model: nothing is sent either way
+    local_sum = w.grad().clone();
+    w.grad().copy_(local_first);  // undo: the synced pass below adds x2's gradient again
+  }
+  Tensor expected = g.allgather(local_sum).sum({0}).div_(static_cast<double>(g.size()));
+  nn::cross_entropy(replica.forward(x2), y).backward();
+  double diff = max(abs(sub(w.grad(), expected))).item();
+  if (diff > 1e-6) throw Error(str("no_sync: the accumulated gradients were not averaged (off by ", diff, ")"));
+  std::printf("no_sync ok\n");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -113,6 +146,7 @@ int main(int argc, char** argv) try {
   if (what == "die-in-collective") return fail_in_collective(g, true);
   if (what == "hang-in-collective") return fail_in_collective(g, false);
   if (what == "ddp") return ddp(g, argv[2], std::atoll(argv[3]), argv[4]);
+  if (what == "no-sync") return no_sync(g);
   if (what == "mismatched-model") {
     auto model = make_model("mlp", g.rank() == 1 ? 17 : 16);
     dist::DistributedDataParallel replica(model, g);
