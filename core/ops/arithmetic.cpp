@@ -11,6 +11,8 @@
 #include "core/ops/math.h"
 #include "core/ops/reduce.h"
 
+#include "core/trace/trace.h"
+
 namespace ember {
 
 using autograd::record;
@@ -42,30 +44,44 @@ Tensor unary_scalar(UnaryOp op, const Tensor& a, double s) {
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b, double alpha) {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   DType t = result_type(a, b);
   Tensor out = binary_kernel(BinaryOp::Add, a, b, alpha, "add", t, t);
   return record("AddBackward0", out, {a, b}, [sa = a.sizes(), sb = b.sizes(), alpha](const Tensor& g) {
     return Grads{sum_to(g, sa), sum_to(alpha == 1.0 ? g : mul(g, alpha), sb)};
   });
+}();
+  return !traced.recording() ? result : traced.done("Add", {a, b}, result, {{"alpha", alpha}});
 }
 
 Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   DType t = result_type(a, b);
   Tensor out = binary_kernel(BinaryOp::Sub, a, b, alpha, "sub", t, t);
   return record("SubBackward0", out, {a, b}, [sa = a.sizes(), sb = b.sizes(), alpha](const Tensor& g) {
     return Grads{sum_to(g, sa), sum_to(mul(g, -alpha), sb)};
   });
+}();
+  return !traced.recording() ? result : traced.done("Sub", {a, b}, result, {{"alpha", alpha}});
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   DType t = result_type(a, b);
   Tensor out = binary_kernel(BinaryOp::Mul, a, b, 0, "mul", t, t);
   return record("MulBackward0", out, {a, b}, [a = a.detach(), b = b.detach()](const Tensor& g) {
     return Grads{sum_to(mul(g, b), a.sizes()), sum_to(mul(g, a), b.sizes())};
   }, {a, b});
+}();
+  return !traced.recording() ? result : traced.done("Mul", {a, b}, result);
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   DType t = float_type(result_type(a, b));
   Tensor out = binary_kernel(BinaryOp::Div, a, b, 0, "div", t, t);
   return record("DivBackward0", out, {a, b},
@@ -73,6 +89,8 @@ Tensor div(const Tensor& a, const Tensor& b) {
                   Tensor ga = div(g, b);
                   return Grads{sum_to(ga, a.sizes()), sum_to(neg(mul(ga, out)), b.sizes())};
                 }, {a, b, out});
+}();
+  return !traced.recording() ? result : traced.done("Div", {a, b}, result);
 }
 
 Tensor pow(const Tensor& a, const Tensor& b) {
@@ -111,22 +129,42 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
 }
 
 Tensor add(const Tensor& a, double b) {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   return record("AddBackward1", unary_scalar(UnaryOp::AddScalar, a, b), {a},
                 [](const Tensor& g) { return Grads{g}; });
+}();
+  return !traced.recording() ? result : traced.done("Add", {a, full({}, b, a.dtype())}, result);
 }
-Tensor sub(const Tensor& a, double b) { return add(a, -b); }
+Tensor sub(const Tensor& a, double b) {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor { return add(a, -b); }();
+  return !traced.recording() ? result : traced.done("Sub", {a, full({}, b, a.dtype())}, result);
+}
 Tensor rsub(const Tensor& a, double b) {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   return record("RsubBackward1", unary_scalar(UnaryOp::RSubScalar, a, b), {a},
                 [](const Tensor& g) { return Grads{neg(g)}; });
+}();
+  return !traced.recording() ? result : traced.done("Sub", {full({}, b, a.dtype()), a}, result);
 }
 Tensor mul(const Tensor& a, double b) {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   return record("MulBackward1", unary_scalar(UnaryOp::MulScalar, a, b), {a},
                 [b](const Tensor& g) { return Grads{mul(g, b)}; });
+}();
+  return !traced.recording() ? result : traced.done("Mul", {a, full({}, b, a.dtype())}, result);
 }
 Tensor div(const Tensor& a, double b) {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   DType t = float_type(a.dtype());  // divides (not multiplies by 1/b), as PyTorch, for exact results
   Tensor out = binary_kernel(BinaryOp::Div, a, scalar_tensor(b, t), 0, "div", t, t);
   return record("DivBackward1", out, {a}, [b](const Tensor& g) { return Grads{div(g, b)}; });
+}();
+  return !traced.recording() ? result : traced.done("Div", {a, full({}, b, a.dtype())}, result);
 }
 Tensor pow(const Tensor& a, double exponent) {
   Tensor out = unary_kernel(UnaryOp::PowScalar, a, {exponent, 0}, float_type(a.dtype()));
@@ -136,8 +174,12 @@ Tensor pow(const Tensor& a, double exponent) {
   }, {a});
 }
 Tensor neg(const Tensor& a) {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   return record("NegBackward0", unary_kernel(UnaryOp::Neg, a, {}, a.dtype()), {a},
                 [](const Tensor& g) { return Grads{neg(g)}; });
+}();
+  return !traced.recording() ? result : traced.done("Neg", {a}, result);
 }
 
 }  // namespace ember

@@ -6,10 +6,14 @@
 #include "core/ops/factories.h"
 #include "core/ops/reduce.h"
 
+#include "core/trace/trace.h"
+
 namespace ember {
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride,
               Size2 padding, Size2 dilation, int64_t groups) {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   if (input.dim() == 3)
     return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0);
   EMBER_CHECK_VALUE(input.dim() == 4, "conv2d: expected input [N, C, H, W], found shape ", input.sizes());
@@ -49,6 +53,8 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Siz
     if (has_bias) grads.push_back(sum(g, {0, 2, 3}));
     return grads;
   }, {x, w});
+}();
+  return !traced.recording() ? result : traced.done("Conv", bias.defined() ? std::vector<Tensor>{input, weight, bias} : std::vector<Tensor>{input, weight}, result, {{"kernel_shape", {weight.size(2), weight.size(3)}}, {"strides", {stride.h, stride.w}}, {"pads", {padding.h, padding.w, padding.h, padding.w}}, {"dilations", {dilation.h, dilation.w}}, {"group", groups}});
 }
 
 }  // namespace ember

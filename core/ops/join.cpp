@@ -4,9 +4,13 @@
 #include "core/ops/copy.h"
 #include "core/ops/factories.h"
 
+#include "core/trace/trace.h"
+
 namespace ember {
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   EMBER_CHECK_VALUE(!tensors.empty(), "cat: expected a non-empty list of tensors");
   const Tensor& first = tensors[0];
   int64_t d = wrap_dim(dim, first.dim(), "cat");
@@ -35,6 +39,8 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   return autograd::record("CatBackward0", out, tensors, [d, lengths](const Tensor& g) {
     return split(g, lengths, d);
   });
+}();
+  return !traced.recording() ? result : traced.done("Concat", tensors, result, {{"axis", dim}});
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {

@@ -8,6 +8,8 @@
 #include "core/ops/factories.h"
 #include "core/ops/reduce.h"
 
+#include "core/trace/trace.h"
+
 namespace ember {
 
 using autograd::record;
@@ -57,6 +59,8 @@ Tensor mm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   EMBER_CHECK_VALUE(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dim, found ",
                     a.sizes(), " and ", b.sizes());
   if (a.dim() == 1 && b.dim() == 1) return mm(a.unsqueeze(0), b.unsqueeze(1)).reshape(Shape{});
@@ -82,9 +86,13 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   if (a.dim() > 1) out_shape.push_back(x.size(-2));
   if (b.dim() > 1) out_shape.push_back(y.size(-1));
   return out.reshape(out_shape);
+}();
+  return !traced.recording() ? result : traced.done("MatMul", {a, b}, result);
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   EMBER_CHECK_VALUE(weight.dim() == 2, "linear: expected a 2-D weight [out, in], found ", weight.sizes());
   EMBER_CHECK_VALUE(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: input of shape ", x.sizes(),
                     " does not match weight of shape ", weight.sizes(), " (expected last dim ",
@@ -112,6 +120,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                   if (has_bias) grads.push_back(sum(g2, {0}));
                   return grads;
                 }, {x2, weight});
+}();
+  return !traced.recording() ? result : traced.done("Linear", bias.defined() ? std::vector<Tensor>{x, weight, bias} : std::vector<Tensor>{x, weight}, result);
 }
 
 }  // namespace ember

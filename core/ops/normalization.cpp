@@ -9,10 +9,14 @@
 #include "core/ops/math.h"
 #include "core/ops/reduce.h"
 
+#include "core/trace/trace.h"
+
 namespace ember {
 
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
                   const Tensor& weight, const Tensor& bias, bool training, double momentum, double eps) {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   EMBER_CHECK_VALUE(input.dim() >= 2, "batch_norm: expected input [N, C, *], found shape ", input.sizes());
   int64_t n = input.size(0), c = input.size(1), s = n * c > 0 ? input.numel() / (n * c) : 0;
   for (const Tensor* t : {&running_mean, &running_var, &weight, &bias}) {
@@ -68,10 +72,14 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     if (has_bias) grads.push_back(gb);
     return grads;
   }, {x, batch_mean, invstd, w});
+}();
+  return !traced.recording() ? result : traced.done("BatchNormalization", {input, weight.defined() ? weight : ones({input.size(1)}, input.dtype()), bias.defined() ? bias : zeros({input.size(1)}, input.dtype()), running_mean, running_var}, result, trace::Attributes{{"epsilon", eps}, {"training", training || !running_mean.defined()}});
 }
 
 Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight,
                   const Tensor& bias, double eps) {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   int64_t k = static_cast<int64_t>(normalized_shape.size());
   EMBER_CHECK_VALUE(k <= input.dim() && Shape(input.sizes().end() - k, input.sizes().end()) == normalized_shape,
                     "layer_norm: expected input with trailing shape ", normalized_shape, ", found ", input.sizes());
@@ -82,6 +90,8 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
   if (weight.defined()) y = mul(y, weight);
   if (bias.defined()) y = add(y, bias);
   return y;
+}();
+  return !traced.recording() ? result : traced.done("LayerNormalization", {input, weight.defined() ? weight : ones(normalized_shape, input.dtype()), bias.defined() ? bias : zeros(normalized_shape, input.dtype())}, result, {{"axis", -static_cast<int64_t>(normalized_shape.size())}, {"epsilon", eps}});
 }
 
 }  // namespace ember

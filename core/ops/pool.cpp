@@ -6,6 +6,8 @@
 #include "core/ops/join.h"
 #include "core/ops/reduce.h"
 
+#include "core/trace/trace.h"
+
 namespace ember {
 
 using autograd::record;
@@ -60,11 +62,17 @@ PoolResult max_pool2d_with_indices(const Tensor& x, Size2 kernel, Size2 stride, 
 }
 
 Tensor max_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Size2 dilation, bool ceil_mode) {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   return max_pool2d_with_indices(x, kernel, stride, padding, dilation, ceil_mode).values;
+}();
+  return !traced.recording() ? result : traced.done("MaxPool", {x}, result, {{"kernel_shape", {kernel.h, kernel.w}}, {"strides", {stride.h ? stride.h : kernel.h, stride.w ? stride.w : kernel.w}}, {"pads", {padding.h, padding.w, padding.h, padding.w}}, {"dilations", {dilation.h, dilation.w}}, {"ceil_mode", ceil_mode ? 1 : 0}});
 }
 
 Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bool ceil_mode,
                   bool count_include_pad) {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   if (x.dim() == 3) return avg_pool2d(x.unsqueeze(0), kernel, stride, padding, ceil_mode, count_include_pad).squeeze(0);
   Pool2dParams p = params("avg_pool2d", x, kernel, stride, padding, 1);
   p.count_include_pad = count_include_pad;
@@ -76,9 +84,13 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bo
     backend_of(g).avg_pool2d_backward(gi, g.contiguous(), p);
     return Grads{gi};
   });
+}();
+  return !traced.recording() ? result : traced.done("AveragePool", {x}, result, {{"kernel_shape", {kernel.h, kernel.w}}, {"strides", {stride.h ? stride.h : kernel.h, stride.w ? stride.w : kernel.w}}, {"pads", {padding.h, padding.w, padding.h, padding.w}}, {"ceil_mode", ceil_mode ? 1 : 0}, {"count_include_pad", count_include_pad ? 1 : 0}});
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output) {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   EMBER_CHECK_VALUE(x.dim() == 3 || x.dim() == 4, "adaptive_avg_pool2d: expected [N, C, H, W] or [C, H, W], found ",
                     x.sizes());
   EMBER_CHECK_VALUE(output.h > 0 && output.w > 0, "adaptive_avg_pool2d: expected a positive output size");
@@ -96,6 +108,8 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output) {
     rows.push_back(stack(cols, -1));
   }
   return stack(rows, -2);
+}();
+  return !traced.recording() ? result : traced.done("AdaptiveAveragePool", {x}, result, {{"output_size", {output.h, output.w}}});
 }
 
 }  // namespace ember

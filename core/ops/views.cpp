@@ -3,6 +3,8 @@
 #include "core/ops/factories.h"
 #include "core/ops/arithmetic.h"
 
+#include "core/trace/trace.h"
+
 namespace ember {
 
 namespace {
@@ -54,6 +56,8 @@ autograd::BackwardFn scatter_back(const Tensor& input, Take take) {
 }  // namespace
 
 Tensor Tensor::view(const Shape& shape) const {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   Shape sizes = infer_size(shape, numel(), "view");
   Shape strides;
   EMBER_CHECK_VALUE(view_strides(this->sizes(), this->strides(), sizes, strides), "view: size ",
@@ -63,6 +67,8 @@ Tensor Tensor::view(const Shape& shape) const {
   return autograd::record("ViewBackward0", out, {*this}, [in = this->sizes()](const Tensor& g) {
     return std::vector<Tensor>{g.reshape(in)};
   });
+}();
+  return !traced.recording() ? result : traced.done("Reshape", {*this}, result, {{"shape", result.sizes()}});
 }
 
 Tensor Tensor::reshape(const Shape& shape) const {
@@ -150,6 +156,8 @@ Tensor Tensor::unsqueeze(int64_t d) const {
 }
 
 Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const {
+  trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
+  Tensor result = [&]() -> Tensor {
   if (dim() == 0) return reshape({1});
   int64_t s = wrap_dim(start_dim, dim(), "flatten"), e = wrap_dim(end_dim, dim(), "flatten");
   EMBER_CHECK_VALUE(s <= e, "flatten: start_dim ", start_dim, " comes after end_dim ", end_dim);
@@ -159,6 +167,8 @@ Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const {
   sizes.push_back(merged);
   sizes.insert(sizes.end(), this->sizes().begin() + e + 1, this->sizes().end());
   return reshape(sizes);
+}();
+  return !traced.recording() ? result : traced.done("Flatten", {*this}, result, {{"axis", start_dim < 0 ? start_dim + dim() : start_dim}, {"end", end_dim < 0 ? end_dim + dim() : end_dim}, {"shape", result.sizes()}});
 }
 
 Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const {
