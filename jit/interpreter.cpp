@@ -71,6 +71,29 @@ Tensor gather_onnx(const Tensor& data, const Tensor& indices, int64_t axis) {
   return index_select(data, axis, indices.reshape({-1})).reshape(shape);
 }
 
+// Pad, mode "constant": pads [begin_0, begin_1, ..., end_0, end_1, ...] (non-negative).
+Tensor pad_constant(const Node& n, const Inputs& in) {
+  EMBER_CHECK_VALUE(n.attrs.value("mode", std::string("constant")) == "constant", "Pad '", n.name, "': only mode 'constant' is supported");
+  std::vector<int64_t> pads = in.size() > 1 && in[1].defined() ? values(in[1]) : ints(n, "pads", {});
+  const Tensor& x = in[0];
+  EMBER_CHECK_VALUE(static_cast<int64_t>(pads.size()) == 2 * x.dim(), "Pad '", n.name, "': expected ", 2 * x.dim(), " pads, found ", pads.size());
+  double value = in.size() > 2 && in[2].defined() ? in[2].item() : 0.0;
+  Shape shape = x.sizes();
+  bool none = true;
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    int64_t b = pads[static_cast<size_t>(d)], e = pads[static_cast<size_t>(d + x.dim())];
+    EMBER_CHECK_VALUE(b >= 0 && e >= 0, "Pad '", n.name, "': negative pads (cropping) are not supported");
+    shape[static_cast<size_t>(d)] += b + e;
+    none = none && b == 0 && e == 0;
+  }
+  if (none) return x;  // what torch.onnx emits before an AveragePool without padding
+  Tensor out = full(shape, value, x.dtype());
+  Tensor window = out;
+  for (int64_t d = 0; d < x.dim(); ++d) window = window.narrow(d, pads[static_cast<size_t>(d)], x.size(d));
+  window.copy_(x);
+  return out;
+}
+
 const std::map<std::string, Kernel>& kernels() {
   static const std::map<std::string, Kernel> k = {
       {"Linear", [](const Node&, const Inputs& in) { return linear(in[0], in[1], in.size() > 2 ? in[2] : Tensor()); }},
@@ -162,6 +185,7 @@ const std::map<std::string, Kernel>& kernels() {
            for (int64_t d = in[0].dim() - 1; d >= 0; --d) perm.push_back(d);
          return in[0].permute(Shape(perm.begin(), perm.end())).contiguous();
        }},
+      {"Pad", pad_constant},
       {"Identity", [](const Node&, const Inputs& in) { return in[0]; }},
       {"Dropout", [](const Node&, const Inputs& in) { return in[0]; }},  // eval mode
   };

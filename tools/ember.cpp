@@ -20,6 +20,11 @@ const char* kUsage =
     "                                     saved device unless --map-location says otherwise)\n"
     "  diff A B [--atol X]                compare two checkpoints value by value (exit 1 if they differ)\n"
     "  plot RUN_DIR [RUN_DIR...] -o curves.svg   draw loss and accuracy from metrics.jsonl\n"
+    "  export MODEL_FILE --example-shape 1,1,28,28 -o model.onnx\n"
+    "                                     trace a model file (nn::save_model) or a traced graph and write\n"
+    "                                     ONNX (opset 17, symbolic batch), or a traced graph with -o x.pt\n"
+    "  infer MODEL.onnx|TRACED_FILE --input x.pt -o y.pt\n"
+    "                                     run it in eval mode on the tensor(s) in x.pt, save the output(s)\n"
     "  launch -n N [--max-restarts K] [--grace S] -- PROGRAM ARGS...\n"
     "                                     run N processes of a distributed program; restart them all\n"
     "                                     (up to K times) when one fails, forward SIGTERM/SIGINT\n";
@@ -46,6 +51,8 @@ int main(int argc, char** argv) {
     if (command == "diff") return ember::tools::diff(args);
     if (command == "plot") return ember::tools::plot(args);
     if (command == "launch") return ember::tools::launch(args);
+    if (command == "export") return ember::tools::export_model(args);
+    if (command == "infer") return ember::tools::infer(args);
     std::cerr << "ember: unknown command '" << command << "'\n" << kUsage;
     return 2;
   } catch (const ember::tools::UsageError& e) {

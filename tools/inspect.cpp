@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/serialize.h"
+#include "jit/onnx/onnx.h"
 #include "tools/commands.h"
 
 namespace ember::tools {
@@ -185,6 +186,7 @@ int inspect(const std::vector<std::string>& args) {
   }
   if (file.empty()) throw UsageError{"expected a FILE"};
   if (values && !as_json) throw UsageError{"--values needs --json"};
+  if (jit::looks_like_onnx(file)) return inspect_graph(file);
   std::string format = io::detect_format(file);
   io::Value v = io::load(file, io::LoadOptions().keep_saved_locations());  // any file, on any build
   StorageTable storages;

@@ -197,6 +197,8 @@ int Trainer::run() {
     loader_->set_epoch(at.epoch);
     at.finished = at.epoch == o_.epochs;
     ckpt.save(at, {{"test_accuracy", e.accuracy}});
+    // The model with its structure, for `ember export RUN_DIR/model.pt --example-shape ...`.
+    if (world_.rank() == 0) nn::save_model(*model_, o_.run_dir + "/model.pt");
   }
   ckpt.wait();
   progress_.message(str("done: ", o_.epochs, " epochs, ", at.step, " steps, ",
