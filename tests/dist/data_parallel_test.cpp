@@ -8,12 +8,6 @@
 using namespace ember;
 using ember::testing::bin;
 
-#ifndef EMBER_HAVE_GLOO
-#define EMBER_SKIP_WITHOUT_GLOO() GTEST_SKIP() << "built without Gloo (apt-get install libgloo-dev, then rebuild)"
-#else
-#define EMBER_SKIP_WITHOUT_GLOO() (void)0
-#endif
-
 namespace {
 
 // Runs the ddp scenario with n ranks; returns each rank's final state dict.

@@ -15,12 +15,6 @@ using namespace ember;
 using ember::testing::bin;
 namespace fs = std::filesystem;
 
-#ifndef EMBER_HAVE_GLOO
-#define EMBER_SKIP_WITHOUT_GLOO() GTEST_SKIP() << "built without Gloo (apt-get install libgloo-dev, then rebuild)"
-#else
-#define EMBER_SKIP_WITHOUT_GLOO() (void)0
-#endif
-
 namespace {
 
 std::string newest_checkpoint(const std::string& dir) {

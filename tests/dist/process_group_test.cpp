@@ -10,12 +10,6 @@
 using namespace ember;
 using ember::testing::bin;
 
-#ifndef EMBER_HAVE_GLOO
-#define EMBER_SKIP_WITHOUT_GLOO() GTEST_SKIP() << "built without Gloo (apt-get install libgloo-dev, then rebuild)"
-#else
-#define EMBER_SKIP_WITHOUT_GLOO() (void)0
-#endif
-
 namespace {
 
 bool same_bytes(const Tensor& a, const Tensor& b) {

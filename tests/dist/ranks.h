@@ -17,6 +17,13 @@
 
 #include "io/serialize.h"
 
+// The multi-process tests need the Gloo group; without it they say so and skip.
+#ifndef EMBER_HAVE_GLOO
+#define EMBER_SKIP_WITHOUT_GLOO() GTEST_SKIP() << "built without Gloo (apt-get install libgloo-dev, then rebuild)"
+#else
+#define EMBER_SKIP_WITHOUT_GLOO() (void)0
+#endif
+
 namespace ember::testing {
 
 inline std::string bin(const std::string& name) { return std::string(EMBER_BIN_DIR) + "/" + name; }
