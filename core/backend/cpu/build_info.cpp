@@ -2,6 +2,10 @@
 
 #include <Eigen/Core>
 
+#ifdef EMBER_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
 #include "core/error.h"
 
 namespace ember {
@@ -27,7 +31,12 @@ std::string cpu_gemm_engine() {
   add("SSE4.2");
 #endif
   if (isa.empty()) isa = "no SIMD";
-  return str("Eigen ", EIGEN_WORLD_VERSION, ".", EIGEN_MAJOR_VERSION, ".", EIGEN_MINOR_VERSION, " (", isa, ")");
+  std::string eigen = str("Eigen ", EIGEN_WORLD_VERSION, ".", EIGEN_MAJOR_VERSION, ".", EIGEN_MINOR_VERSION, " (", isa, ")");
+#ifdef EMBER_HAVE_OPENBLAS
+  return str("OpenBLAS (", openblas_get_config(), "); ", eigen, " for integer and in-parallel products");
+#else
+  return eigen;
+#endif
 }
 
 }  // namespace ember

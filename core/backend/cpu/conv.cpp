@@ -4,12 +4,14 @@
 //   forward:         Y_g  = W_g   @ col      -> out[n, g*OC/g + o, p]
 //   backward input:  dcol = W_g^T @ dY_g     -> col2im, summed into grad_input
 //   backward weight: dW_g = dY_g  @ col^T
-// One large GEMM keeps Eigen's blocking efficient and lets it use every thread.
+// One large GEMM (cpu::gemm: OpenBLAS or Eigen) keeps the engine's blocking efficient and lets it
+// use every thread.
 #include <algorithm>
 
 #include <Eigen/Core>
 
 #include "core/backend/cpu/cpu_backend.h"
+#include "core/backend/cpu/gemm.h"
 #include "core/backend/cpu/strided_loop.h"
 #include "core/threads.h"
 
@@ -148,8 +150,8 @@ void forward(const Tensor& out, const Tensor& input, const Tensor& weight, const
   const T* w = static_cast<const T*>(weight.data());
   for (int64_t group = 0; group < g.groups; ++group) {
     im2col(static_cast<const T*>(input.data()), g, p, group, col.data());
-    Eigen::Map<const Mat<T>> wg(w + group * g.ocg() * g.patch(), g.ocg(), g.patch());
-    y.m.noalias() = wg * col.m;
+    gemm<T>(false, false, g.ocg(), g.cols(), g.patch(), w + group * g.ocg() * g.patch(), g.patch(), col.data(), g.cols(), y.data(),
+            g.cols());
     from_gemm_layout(y.data(), g, group, static_cast<T*>(out.data()));
   }
   if (bias.defined()) {
@@ -173,8 +175,8 @@ void backward_input(const Tensor& grad_input, const Tensor& grad_out, const Tens
   const T* w = static_cast<const T*>(weight.data());
   for (int64_t group = 0; group < g.groups; ++group) {
     to_gemm_layout(static_cast<const T*>(grad_out.data()), g, group, dy.data());
-    Eigen::Map<const Mat<T>> wg(w + group * g.ocg() * g.patch(), g.ocg(), g.patch());
-    dcol.m.noalias() = wg.transpose() * dy.m;
+    gemm<T>(true, false, g.patch(), g.cols(), g.ocg(), w + group * g.ocg() * g.patch(), g.patch(), dy.data(), g.cols(), dcol.data(),
+            g.cols());
     col2im(dcol.data(), g, p, group, gi);
   }
 }
@@ -188,8 +190,8 @@ void backward_weight(const Tensor& grad_weight, const Tensor& grad_out, const Te
   for (int64_t group = 0; group < g.groups; ++group) {
     to_gemm_layout(static_cast<const T*>(grad_out.data()), g, group, dy.data());
     im2col(static_cast<const T*>(input.data()), g, p, group, col.data());
-    MapMat<T> dwg(gw + group * g.ocg() * g.patch(), g.ocg(), g.patch());
-    dwg.noalias() = dy.m * col.m.transpose();
+    gemm<T>(false, true, g.ocg(), g.patch(), g.cols(), dy.data(), g.cols(), col.data(), g.cols(), gw + group * g.ocg() * g.patch(),
+            g.patch());
   }
 }
 

@@ -1,0 +1,22 @@
+// One GEMM entry point for the CPU backend: C = op(A) op(B), all row-major, float or double (and
+// the integer types, which always take Eigen's product).
+//
+// The engine is chosen when ember is built (EMBER_BLAS, see cmake/EmberBlas.cmake): OpenBLAS's
+// sgemm/dgemm when found — measured faster than Eigen's own product on this project's machine
+// (benchmarks/compare/run prints both sides' rates) — else Eigen. OpenBLAS runs single-threaded
+// and ember splits a large product over its own threads (one pool, no oversubscription); Eigen
+// threads itself. Either way the result depends only on the shapes and the thread count:
+// bit-identical run to run.
+#pragma once
+
+#include <cstdint>
+
+namespace ember::cpu {
+
+// a: op(A) is m x k, stored row-major with leading dimension lda (k, or m when trans_a);
+// b: op(B) is k x n, ldb likewise; c: m x n with leading dimension ldc, overwritten.
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
+          int64_t ldc);
+
+}  // namespace ember::cpu
