@@ -11,18 +11,13 @@
 #include <fstream>
 
 #include "ember.h"
+#include "timing.h"
 #include "train_fashion_mnist/models.h"
 
 using namespace ember;
-using Clock = std::chrono::steady_clock;
-
-namespace {
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-}  // namespace
+using bench::Clock;
+using bench::median;
+using bench::ms_since;
 
 int main(int argc, char** argv) {
   std::string model_name = "mlp", export_file;

@@ -11,17 +11,13 @@
 #include <cstring>
 
 #include "ember.h"
+#include "timing.h"
 #include "train_fashion_mnist/models.h"
 
 using namespace ember;
-using Clock = std::chrono::steady_clock;
-
-namespace {
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-}  // namespace
+using bench::Clock;
+using bench::median;
+using bench::ms_since;
 
 int main(int argc, char** argv) try {
   std::string model_name = "mlp";
@@ -48,7 +44,6 @@ int main(int argc, char** argv) try {
   dist::DistributedDataParallel replica(model, world, ddp_options);
   optim::Adam opt(model->parameters(), optim::AdamOptions(1e-3));
   std::vector<double> times, waits, forwards, backwards;
-  auto ms_since = [](Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); };
   for (size_t i = 0; i < batches.size(); ++i) {
     world.barrier();  // every rank starts the step together: the time is the slowest rank's
     auto t = Clock::now();
