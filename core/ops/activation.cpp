@@ -28,36 +28,36 @@ Tensor activation(const char* node, UnaryOp op, BinaryOp grad_op, const Tensor& 
 Tensor relu(const Tensor& x) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  return activation("ReluBackward0", UnaryOp::Relu, BinaryOp::ReluBackward, x, 0, false);
-}();
+    return activation("ReluBackward0", UnaryOp::Relu, BinaryOp::ReluBackward, x, 0, false);
+  }();
   return !traced.recording() ? result : traced.done("Relu", {x}, result);
 }
 Tensor leaky_relu(const Tensor& x, double slope) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  return activation("LeakyReluBackward0", UnaryOp::LeakyRelu, BinaryOp::LeakyReluBackward, x, slope, false);
-}();
+    return activation("LeakyReluBackward0", UnaryOp::LeakyRelu, BinaryOp::LeakyReluBackward, x, slope, false);
+  }();
   return !traced.recording() ? result : traced.done("LeakyRelu", {x}, result, {{"alpha", slope}});
 }
 Tensor gelu(const Tensor& x) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  return activation("GeluBackward0", UnaryOp::Gelu, BinaryOp::GeluBackward, x, 0, false);
-}();
+    return activation("GeluBackward0", UnaryOp::Gelu, BinaryOp::GeluBackward, x, 0, false);
+  }();
   return !traced.recording() ? result : traced.done("Gelu", {x}, result);
 }
 Tensor sigmoid(const Tensor& x) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  return activation("SigmoidBackward0", UnaryOp::Sigmoid, BinaryOp::SigmoidBackward, x, 0, true);
-}();
+    return activation("SigmoidBackward0", UnaryOp::Sigmoid, BinaryOp::SigmoidBackward, x, 0, true);
+  }();
   return !traced.recording() ? result : traced.done("Sigmoid", {x}, result);
 }
 Tensor tanh(const Tensor& x) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  return activation("TanhBackward0", UnaryOp::Tanh, BinaryOp::TanhBackward, x, 0, true);
-}();
+    return activation("TanhBackward0", UnaryOp::Tanh, BinaryOp::TanhBackward, x, 0, true);
+  }();
   return !traced.recording() ? result : traced.done("Tanh", {x}, result);
 }
 Tensor softplus(const Tensor& x) {

@@ -46,50 +46,50 @@ Tensor unary_scalar(UnaryOp op, const Tensor& a, double s) {
 Tensor add(const Tensor& a, const Tensor& b, double alpha) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  DType t = result_type(a, b);
-  Tensor out = binary_kernel(BinaryOp::Add, a, b, alpha, "add", t, t);
-  return record("AddBackward0", out, {a, b}, [sa = a.sizes(), sb = b.sizes(), alpha](const Tensor& g) {
-    return Grads{sum_to(g, sa), sum_to(alpha == 1.0 ? g : mul(g, alpha), sb)};
-  });
-}();
+    DType t = result_type(a, b);
+    Tensor out = binary_kernel(BinaryOp::Add, a, b, alpha, "add", t, t);
+    return record("AddBackward0", out, {a, b}, [sa = a.sizes(), sb = b.sizes(), alpha](const Tensor& g) {
+      return Grads{sum_to(g, sa), sum_to(alpha == 1.0 ? g : mul(g, alpha), sb)};
+    });
+  }();
   return !traced.recording() ? result : traced.done("Add", {a, b}, result, {{"alpha", alpha}});
 }
 
 Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  DType t = result_type(a, b);
-  Tensor out = binary_kernel(BinaryOp::Sub, a, b, alpha, "sub", t, t);
-  return record("SubBackward0", out, {a, b}, [sa = a.sizes(), sb = b.sizes(), alpha](const Tensor& g) {
-    return Grads{sum_to(g, sa), sum_to(mul(g, -alpha), sb)};
-  });
-}();
+    DType t = result_type(a, b);
+    Tensor out = binary_kernel(BinaryOp::Sub, a, b, alpha, "sub", t, t);
+    return record("SubBackward0", out, {a, b}, [sa = a.sizes(), sb = b.sizes(), alpha](const Tensor& g) {
+      return Grads{sum_to(g, sa), sum_to(mul(g, -alpha), sb)};
+    });
+  }();
   return !traced.recording() ? result : traced.done("Sub", {a, b}, result, {{"alpha", alpha}});
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  DType t = result_type(a, b);
-  Tensor out = binary_kernel(BinaryOp::Mul, a, b, 0, "mul", t, t);
-  return record("MulBackward0", out, {a, b}, [a = a.detach(), b = b.detach()](const Tensor& g) {
-    return Grads{sum_to(mul(g, b), a.sizes()), sum_to(mul(g, a), b.sizes())};
-  }, {a, b});
-}();
+    DType t = result_type(a, b);
+    Tensor out = binary_kernel(BinaryOp::Mul, a, b, 0, "mul", t, t);
+    return record("MulBackward0", out, {a, b}, [a = a.detach(), b = b.detach()](const Tensor& g) {
+      return Grads{sum_to(mul(g, b), a.sizes()), sum_to(mul(g, a), b.sizes())};
+    }, {a, b});
+  }();
   return !traced.recording() ? result : traced.done("Mul", {a, b}, result);
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  DType t = float_type(result_type(a, b));
-  Tensor out = binary_kernel(BinaryOp::Div, a, b, 0, "div", t, t);
-  return record("DivBackward0", out, {a, b},
-                [a = a.detach(), b = b.detach(), out = out.detach()](const Tensor& g) {
-                  Tensor ga = div(g, b);
-                  return Grads{sum_to(ga, a.sizes()), sum_to(neg(mul(ga, out)), b.sizes())};
-                }, {a, b, out});
-}();
+    DType t = float_type(result_type(a, b));
+    Tensor out = binary_kernel(BinaryOp::Div, a, b, 0, "div", t, t);
+    return record("DivBackward0", out, {a, b},
+                  [a = a.detach(), b = b.detach(), out = out.detach()](const Tensor& g) {
+                    Tensor ga = div(g, b);
+                    return Grads{sum_to(ga, a.sizes()), sum_to(neg(mul(ga, out)), b.sizes())};
+                  }, {a, b, out});
+  }();
   return !traced.recording() ? result : traced.done("Div", {a, b}, result);
 }
 
@@ -131,9 +131,9 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
 Tensor add(const Tensor& a, double b) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  return record("AddBackward1", unary_scalar(UnaryOp::AddScalar, a, b), {a},
-                [](const Tensor& g) { return Grads{g}; });
-}();
+    return record("AddBackward1", unary_scalar(UnaryOp::AddScalar, a, b), {a},
+                  [](const Tensor& g) { return Grads{g}; });
+  }();
   return !traced.recording() ? result : traced.done("Add", {a, full({}, b, a.dtype())}, result);
 }
 Tensor sub(const Tensor& a, double b) {
@@ -144,26 +144,26 @@ Tensor sub(const Tensor& a, double b) {
 Tensor rsub(const Tensor& a, double b) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  return record("RsubBackward1", unary_scalar(UnaryOp::RSubScalar, a, b), {a},
-                [](const Tensor& g) { return Grads{neg(g)}; });
-}();
+    return record("RsubBackward1", unary_scalar(UnaryOp::RSubScalar, a, b), {a},
+                  [](const Tensor& g) { return Grads{neg(g)}; });
+  }();
   return !traced.recording() ? result : traced.done("Sub", {full({}, b, a.dtype()), a}, result);
 }
 Tensor mul(const Tensor& a, double b) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  return record("MulBackward1", unary_scalar(UnaryOp::MulScalar, a, b), {a},
-                [b](const Tensor& g) { return Grads{mul(g, b)}; });
-}();
+    return record("MulBackward1", unary_scalar(UnaryOp::MulScalar, a, b), {a},
+                  [b](const Tensor& g) { return Grads{mul(g, b)}; });
+  }();
   return !traced.recording() ? result : traced.done("Mul", {a, full({}, b, a.dtype())}, result);
 }
 Tensor div(const Tensor& a, double b) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  DType t = float_type(a.dtype());  // divides (not multiplies by 1/b), as PyTorch, for exact results
-  Tensor out = binary_kernel(BinaryOp::Div, a, scalar_tensor(b, t), 0, "div", t, t);
-  return record("DivBackward1", out, {a}, [b](const Tensor& g) { return Grads{div(g, b)}; });
-}();
+    DType t = float_type(a.dtype());  // divides (not multiplies by 1/b), as PyTorch, for exact results
+    Tensor out = binary_kernel(BinaryOp::Div, a, scalar_tensor(b, t), 0, "div", t, t);
+    return record("DivBackward1", out, {a}, [b](const Tensor& g) { return Grads{div(g, b)}; });
+  }();
   return !traced.recording() ? result : traced.done("Div", {a, full({}, b, a.dtype())}, result);
 }
 Tensor pow(const Tensor& a, double exponent) {
@@ -176,9 +176,9 @@ Tensor pow(const Tensor& a, double exponent) {
 Tensor neg(const Tensor& a) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  return record("NegBackward0", unary_kernel(UnaryOp::Neg, a, {}, a.dtype()), {a},
-                [](const Tensor& g) { return Grads{neg(g)}; });
-}();
+    return record("NegBackward0", unary_kernel(UnaryOp::Neg, a, {}, a.dtype()), {a},
+                  [](const Tensor& g) { return Grads{neg(g)}; });
+  }();
   return !traced.recording() ? result : traced.done("Neg", {a}, result);
 }
 

@@ -101,11 +101,11 @@ Tensor one_hot(const Tensor& index, int64_t num_classes) {
 Tensor embedding(const Tensor& weight, const Tensor& indices) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  EMBER_CHECK_VALUE(weight.dim() == 2, "embedding: expected a 2-D weight, found ", weight.sizes());
-  Shape sizes = indices.sizes();
-  sizes.push_back(weight.size(1));
-  return index_select(weight, 0, indices.reshape({-1})).reshape(sizes);
-}();
+    EMBER_CHECK_VALUE(weight.dim() == 2, "embedding: expected a 2-D weight, found ", weight.sizes());
+    Shape sizes = indices.sizes();
+    sizes.push_back(weight.size(1));
+    return index_select(weight, 0, indices.reshape({-1})).reshape(sizes);
+  }();
   return !traced.recording() ? result : traced.done("Gather", {weight, indices}, result, {{"axis", 0}});
 }
 

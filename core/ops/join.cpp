@@ -11,35 +11,35 @@ namespace ember {
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  EMBER_CHECK_VALUE(!tensors.empty(), "cat: expected a non-empty list of tensors");
-  const Tensor& first = tensors[0];
-  int64_t d = wrap_dim(dim, first.dim(), "cat");
-  EMBER_CHECK_VALUE(first.dim() > 0, "cat: zero-dimensional tensors cannot be concatenated");
-  Shape sizes = first.sizes();
-  sizes[d] = 0;
-  DType dtype = first.dtype();
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    const Tensor& t = tensors[i];
-    check_same_device(first, t, "cat");
-    EMBER_CHECK_VALUE(t.dim() == first.dim(), "cat: tensor ", i, " has ", t.dim(), " dims, expected ", first.dim());
-    for (int64_t j = 0; j < t.dim(); ++j)
-      EMBER_CHECK_VALUE(j == d || t.size(j) == first.size(j), "cat: sizes must match except in dim ", d,
-                        ": tensor 0 has shape ", first.sizes(), ", tensor ", i, " has ", t.sizes());
-    sizes[d] += t.size(d);
-    dtype = promote_types(dtype, t.dtype());
-  }
-  Tensor out = empty(sizes, TensorOptions(dtype).device(first.device()));
-  Shape lengths;
-  int64_t at = 0;
-  for (const Tensor& t : tensors) {
-    out.narrow(d, at, t.size(d)).copy_(t.detach());
-    at += t.size(d);
-    lengths.push_back(t.size(d));
-  }
-  return autograd::record("CatBackward0", out, tensors, [d, lengths](const Tensor& g) {
-    return split(g, lengths, d);
-  });
-}();
+    EMBER_CHECK_VALUE(!tensors.empty(), "cat: expected a non-empty list of tensors");
+    const Tensor& first = tensors[0];
+    int64_t d = wrap_dim(dim, first.dim(), "cat");
+    EMBER_CHECK_VALUE(first.dim() > 0, "cat: zero-dimensional tensors cannot be concatenated");
+    Shape sizes = first.sizes();
+    sizes[d] = 0;
+    DType dtype = first.dtype();
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      const Tensor& t = tensors[i];
+      check_same_device(first, t, "cat");
+      EMBER_CHECK_VALUE(t.dim() == first.dim(), "cat: tensor ", i, " has ", t.dim(), " dims, expected ", first.dim());
+      for (int64_t j = 0; j < t.dim(); ++j)
+        EMBER_CHECK_VALUE(j == d || t.size(j) == first.size(j), "cat: sizes must match except in dim ", d,
+                          ": tensor 0 has shape ", first.sizes(), ", tensor ", i, " has ", t.sizes());
+      sizes[d] += t.size(d);
+      dtype = promote_types(dtype, t.dtype());
+    }
+    Tensor out = empty(sizes, TensorOptions(dtype).device(first.device()));
+    Shape lengths;
+    int64_t at = 0;
+    for (const Tensor& t : tensors) {
+      out.narrow(d, at, t.size(d)).copy_(t.detach());
+      at += t.size(d);
+      lengths.push_back(t.size(d));
+    }
+    return autograd::record("CatBackward0", out, tensors, [d, lengths](const Tensor& g) {
+      return split(g, lengths, d);
+    });
+  }();
   return !traced.recording() ? result : traced.done("Concat", tensors, result, {{"axis", dim}});
 }
 

@@ -61,66 +61,66 @@ Tensor mm(const Tensor& a, const Tensor& b) {
 Tensor matmul(const Tensor& a, const Tensor& b) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  EMBER_CHECK_VALUE(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dim, found ",
-                    a.sizes(), " and ", b.sizes());
-  if (a.dim() == 1 && b.dim() == 1) return mm(a.unsqueeze(0), b.unsqueeze(1)).reshape(Shape{});
-  if (a.dim() == 2 && b.dim() == 1) return mm(a, b.unsqueeze(1)).squeeze(1);
-  if (a.dim() == 1 && b.dim() == 2) return mm(a.unsqueeze(0), b).squeeze(0);
-  if (a.dim() == 2 && b.dim() == 2) return mm(a, b);
-  if (b.dim() == 2 && a.dim() > 2) {  // fold batch dims of a into rows: one GEMM
-    Shape out_shape(a.sizes().begin(), a.sizes().end() - 1);
-    out_shape.push_back(b.size(1));
-    return mm(a.reshape({-1, a.size(-1)}), b).reshape(out_shape);
-  }
-  // General batched case: broadcast the batch dims, then bmm.
-  Tensor x = a.dim() == 1 ? a.unsqueeze(0) : a, y = b.dim() == 1 ? b.unsqueeze(1) : b;
-  Shape xb(x.sizes().begin(), x.sizes().end() - 2), yb(y.sizes().begin(), y.sizes().end() - 2);
-  Shape batch = broadcast_shapes(xb, yb, "matmul");
-  Shape xs = batch, ys = batch;
-  xs.insert(xs.end(), {x.size(-2), x.size(-1)});
-  ys.insert(ys.end(), {y.size(-2), y.size(-1)});
-  int64_t nb = numel_of(batch);
-  Tensor out = bmm(x.expand(xs).reshape({nb, x.size(-2), x.size(-1)}),
-                   y.expand(ys).reshape({nb, y.size(-2), y.size(-1)}));
-  Shape out_shape = batch;
-  if (a.dim() > 1) out_shape.push_back(x.size(-2));
-  if (b.dim() > 1) out_shape.push_back(y.size(-1));
-  return out.reshape(out_shape);
-}();
+    EMBER_CHECK_VALUE(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dim, found ",
+                      a.sizes(), " and ", b.sizes());
+    if (a.dim() == 1 && b.dim() == 1) return mm(a.unsqueeze(0), b.unsqueeze(1)).reshape(Shape{});
+    if (a.dim() == 2 && b.dim() == 1) return mm(a, b.unsqueeze(1)).squeeze(1);
+    if (a.dim() == 1 && b.dim() == 2) return mm(a.unsqueeze(0), b).squeeze(0);
+    if (a.dim() == 2 && b.dim() == 2) return mm(a, b);
+    if (b.dim() == 2 && a.dim() > 2) {  // fold batch dims of a into rows: one GEMM
+      Shape out_shape(a.sizes().begin(), a.sizes().end() - 1);
+      out_shape.push_back(b.size(1));
+      return mm(a.reshape({-1, a.size(-1)}), b).reshape(out_shape);
+    }
+    // General batched case: broadcast the batch dims, then bmm.
+    Tensor x = a.dim() == 1 ? a.unsqueeze(0) : a, y = b.dim() == 1 ? b.unsqueeze(1) : b;
+    Shape xb(x.sizes().begin(), x.sizes().end() - 2), yb(y.sizes().begin(), y.sizes().end() - 2);
+    Shape batch = broadcast_shapes(xb, yb, "matmul");
+    Shape xs = batch, ys = batch;
+    xs.insert(xs.end(), {x.size(-2), x.size(-1)});
+    ys.insert(ys.end(), {y.size(-2), y.size(-1)});
+    int64_t nb = numel_of(batch);
+    Tensor out = bmm(x.expand(xs).reshape({nb, x.size(-2), x.size(-1)}),
+                     y.expand(ys).reshape({nb, y.size(-2), y.size(-1)}));
+    Shape out_shape = batch;
+    if (a.dim() > 1) out_shape.push_back(x.size(-2));
+    if (b.dim() > 1) out_shape.push_back(y.size(-1));
+    return out.reshape(out_shape);
+  }();
   return !traced.recording() ? result : traced.done("MatMul", {a, b}, result);
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  EMBER_CHECK_VALUE(weight.dim() == 2, "linear: expected a 2-D weight [out, in], found ", weight.sizes());
-  EMBER_CHECK_VALUE(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: input of shape ", x.sizes(),
-                    " does not match weight of shape ", weight.sizes(), " (expected last dim ",
-                    weight.size(1), ")");
-  // One GEMM against the transposed weight (folded into the kernel, no copy), and a backward of
-  // its own: going through matmul(x, weight.t()) would hand the weight a transposed gradient
-  // that accumulating into .grad then has to copy.
-  Tensor x2 = x.dim() == 2 ? x : x.reshape({-1, weight.size(1)});
-  Shape out_shape(x.sizes().begin(), x.sizes().end() - 1);
-  out_shape.push_back(weight.size(0));
-  Tensor out = bmm_kernel(x2.detach().unsqueeze(0), weight.detach().t().unsqueeze(0)).squeeze(0);
-  if (bias.defined()) {
-    check_same_device(out, bias, "linear");
-    if (bias.dtype() == out.dtype()) out.add_(bias.detach());
-    else out = add(out, bias.detach());
-  }
-  out = out.reshape(out_shape);
-  std::vector<Tensor> inputs{x, weight};
-  if (bias.defined()) inputs.push_back(bias);
-  bool need_input = x.requires_grad(), need_weight = weight.requires_grad(), has_bias = bias.defined();
-  return record("AddmmBackward0", out, inputs,
-                [x2 = x2.detach(), w = weight.detach(), x_shape = x.sizes(), need_input, need_weight, has_bias](const Tensor& g) {
-                  Tensor g2 = g.reshape({-1, w.size(0)});
-                  Grads grads{need_input ? mm(g2, w).reshape(x_shape) : Tensor(), need_weight ? mm(g2.t(), x2) : Tensor()};
-                  if (has_bias) grads.push_back(sum(g2, {0}));
-                  return grads;
-                }, {x2, weight});
-}();
+    EMBER_CHECK_VALUE(weight.dim() == 2, "linear: expected a 2-D weight [out, in], found ", weight.sizes());
+    EMBER_CHECK_VALUE(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: input of shape ", x.sizes(),
+                      " does not match weight of shape ", weight.sizes(), " (expected last dim ",
+                      weight.size(1), ")");
+    // One GEMM against the transposed weight (folded into the kernel, no copy), and a backward of
+    // its own: going through matmul(x, weight.t()) would hand the weight a transposed gradient
+    // that accumulating into .grad then has to copy.
+    Tensor x2 = x.dim() == 2 ? x : x.reshape({-1, weight.size(1)});
+    Shape out_shape(x.sizes().begin(), x.sizes().end() - 1);
+    out_shape.push_back(weight.size(0));
+    Tensor out = bmm_kernel(x2.detach().unsqueeze(0), weight.detach().t().unsqueeze(0)).squeeze(0);
+    if (bias.defined()) {
+      check_same_device(out, bias, "linear");
+      if (bias.dtype() == out.dtype()) out.add_(bias.detach());
+      else out = add(out, bias.detach());
+    }
+    out = out.reshape(out_shape);
+    std::vector<Tensor> inputs{x, weight};
+    if (bias.defined()) inputs.push_back(bias);
+    bool need_input = x.requires_grad(), need_weight = weight.requires_grad(), has_bias = bias.defined();
+    return record("AddmmBackward0", out, inputs,
+                  [x2 = x2.detach(), w = weight.detach(), x_shape = x.sizes(), need_input, need_weight, has_bias](const Tensor& g) {
+                    Tensor g2 = g.reshape({-1, w.size(0)});
+                    Grads grads{need_input ? mm(g2, w).reshape(x_shape) : Tensor(), need_weight ? mm(g2.t(), x2) : Tensor()};
+                    if (has_bias) grads.push_back(sum(g2, {0}));
+                    return grads;
+                  }, {x2, weight});
+  }();
   return !traced.recording() ? result : traced.done("Linear", bias.defined() ? std::vector<Tensor>{x, weight, bias} : std::vector<Tensor>{x, weight}, result);
 }
 

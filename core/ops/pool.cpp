@@ -64,8 +64,8 @@ PoolResult max_pool2d_with_indices(const Tensor& x, Size2 kernel, Size2 stride, 
 Tensor max_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Size2 dilation, bool ceil_mode) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  return max_pool2d_with_indices(x, kernel, stride, padding, dilation, ceil_mode).values;
-}();
+    return max_pool2d_with_indices(x, kernel, stride, padding, dilation, ceil_mode).values;
+  }();
   return !traced.recording() ? result : traced.done("MaxPool", {x}, result, {{"kernel_shape", {kernel.h, kernel.w}}, {"strides", {stride.h ? stride.h : kernel.h, stride.w ? stride.w : kernel.w}}, {"pads", {padding.h, padding.w, padding.h, padding.w}}, {"dilations", {dilation.h, dilation.w}}, {"ceil_mode", ceil_mode ? 1 : 0}});
 }
 
@@ -73,42 +73,42 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bo
                   bool count_include_pad) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  if (x.dim() == 3) return avg_pool2d(x.unsqueeze(0), kernel, stride, padding, ceil_mode, count_include_pad).squeeze(0);
-  Pool2dParams p = params("avg_pool2d", x, kernel, stride, padding, 1);
-  p.count_include_pad = count_include_pad;
-  Tensor in = x.detach().contiguous();
-  Tensor out = alloc_out(in, p, ceil_mode, in.dtype());
-  backend_of(in).avg_pool2d(out, in, p);
-  return record("AvgPool2DBackward0", out, {x}, [sizes = x.sizes(), p](const Tensor& g) {
-    Tensor gi = empty(sizes, g.dtype());
-    backend_of(g).avg_pool2d_backward(gi, g.contiguous(), p);
-    return Grads{gi};
-  });
-}();
+    if (x.dim() == 3) return avg_pool2d(x.unsqueeze(0), kernel, stride, padding, ceil_mode, count_include_pad).squeeze(0);
+    Pool2dParams p = params("avg_pool2d", x, kernel, stride, padding, 1);
+    p.count_include_pad = count_include_pad;
+    Tensor in = x.detach().contiguous();
+    Tensor out = alloc_out(in, p, ceil_mode, in.dtype());
+    backend_of(in).avg_pool2d(out, in, p);
+    return record("AvgPool2DBackward0", out, {x}, [sizes = x.sizes(), p](const Tensor& g) {
+      Tensor gi = empty(sizes, g.dtype());
+      backend_of(g).avg_pool2d_backward(gi, g.contiguous(), p);
+      return Grads{gi};
+    });
+  }();
   return !traced.recording() ? result : traced.done("AveragePool", {x}, result, {{"kernel_shape", {kernel.h, kernel.w}}, {"strides", {stride.h ? stride.h : kernel.h, stride.w ? stride.w : kernel.w}}, {"pads", {padding.h, padding.w, padding.h, padding.w}}, {"ceil_mode", ceil_mode ? 1 : 0}, {"count_include_pad", count_include_pad ? 1 : 0}});
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  EMBER_CHECK_VALUE(x.dim() == 3 || x.dim() == 4, "adaptive_avg_pool2d: expected [N, C, H, W] or [C, H, W], found ",
-                    x.sizes());
-  EMBER_CHECK_VALUE(output.h > 0 && output.w > 0, "adaptive_avg_pool2d: expected a positive output size");
-  int64_t h = x.size(-2), w = x.size(-1);
-  if (h % output.h == 0 && w % output.w == 0)  // equal windows: plain average pooling
-    return avg_pool2d(x, {h / output.h, w / output.w});
-  std::vector<Tensor> rows;
-  for (int64_t i = 0; i < output.h; ++i) {
-    int64_t h0 = i * h / output.h, h1 = ((i + 1) * h + output.h - 1) / output.h;
-    std::vector<Tensor> cols;
-    for (int64_t j = 0; j < output.w; ++j) {
-      int64_t w0 = j * w / output.w, w1 = ((j + 1) * w + output.w - 1) / output.w;
-      cols.push_back(mean(x.narrow(-2, h0, h1 - h0).narrow(-1, w0, w1 - w0), {-2, -1}));
+    EMBER_CHECK_VALUE(x.dim() == 3 || x.dim() == 4, "adaptive_avg_pool2d: expected [N, C, H, W] or [C, H, W], found ",
+                      x.sizes());
+    EMBER_CHECK_VALUE(output.h > 0 && output.w > 0, "adaptive_avg_pool2d: expected a positive output size");
+    int64_t h = x.size(-2), w = x.size(-1);
+    if (h % output.h == 0 && w % output.w == 0)  // equal windows: plain average pooling
+      return avg_pool2d(x, {h / output.h, w / output.w});
+    std::vector<Tensor> rows;
+    for (int64_t i = 0; i < output.h; ++i) {
+      int64_t h0 = i * h / output.h, h1 = ((i + 1) * h + output.h - 1) / output.h;
+      std::vector<Tensor> cols;
+      for (int64_t j = 0; j < output.w; ++j) {
+        int64_t w0 = j * w / output.w, w1 = ((j + 1) * w + output.w - 1) / output.w;
+        cols.push_back(mean(x.narrow(-2, h0, h1 - h0).narrow(-1, w0, w1 - w0), {-2, -1}));
+      }
+      rows.push_back(stack(cols, -1));
     }
-    rows.push_back(stack(cols, -1));
-  }
-  return stack(rows, -2);
-}();
+    return stack(rows, -2);
+  }();
   return !traced.recording() ? result : traced.done("AdaptiveAveragePool", {x}, result, {{"output_size", {output.h, output.w}}});
 }
 

@@ -11,9 +11,9 @@ namespace ember {
 Tensor log_softmax(const Tensor& x, int64_t dim) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  EMBER_CHECK_VALUE(is_floating(x.dtype()), "log_softmax: expected a floating-point tensor, found ", x.dtype());
-  return sub(x, logsumexp(x, {dim}, true));
-}();
+    EMBER_CHECK_VALUE(is_floating(x.dtype()), "log_softmax: expected a floating-point tensor, found ", x.dtype());
+    return sub(x, logsumexp(x, {dim}, true));
+  }();
   return !traced.recording() ? result : traced.done("LogSoftmax", {x}, result, {{"axis", dim}});
 }
 

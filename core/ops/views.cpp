@@ -58,16 +58,16 @@ autograd::BackwardFn scatter_back(const Tensor& input, Take take) {
 Tensor Tensor::view(const Shape& shape) const {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  Shape sizes = infer_size(shape, numel(), "view");
-  Shape strides;
-  EMBER_CHECK_VALUE(view_strides(this->sizes(), this->strides(), sizes, strides), "view: size ",
-                    sizes, " is not compatible with the input's size ", this->sizes(),
-                    " and stride ", this->strides(), "; use reshape() instead");
-  Tensor out = make_view(*this, sizes, strides, storage_offset());
-  return autograd::record("ViewBackward0", out, {*this}, [in = this->sizes()](const Tensor& g) {
-    return std::vector<Tensor>{g.reshape(in)};
-  });
-}();
+    Shape sizes = infer_size(shape, numel(), "view");
+    Shape strides;
+    EMBER_CHECK_VALUE(view_strides(this->sizes(), this->strides(), sizes, strides), "view: size ",
+                      sizes, " is not compatible with the input's size ", this->sizes(),
+                      " and stride ", this->strides(), "; use reshape() instead");
+    Tensor out = make_view(*this, sizes, strides, storage_offset());
+    return autograd::record("ViewBackward0", out, {*this}, [in = this->sizes()](const Tensor& g) {
+      return std::vector<Tensor>{g.reshape(in)};
+    });
+  }();
   return !traced.recording() ? result : traced.done("Reshape", {*this}, result, {{"shape", result.sizes()}});
 }
 
@@ -158,16 +158,16 @@ Tensor Tensor::unsqueeze(int64_t d) const {
 Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
-  if (dim() == 0) return reshape({1});
-  int64_t s = wrap_dim(start_dim, dim(), "flatten"), e = wrap_dim(end_dim, dim(), "flatten");
-  EMBER_CHECK_VALUE(s <= e, "flatten: start_dim ", start_dim, " comes after end_dim ", end_dim);
-  Shape sizes(this->sizes().begin(), this->sizes().begin() + s);
-  int64_t merged = 1;
-  for (int64_t i = s; i <= e; ++i) merged *= size(i);
-  sizes.push_back(merged);
-  sizes.insert(sizes.end(), this->sizes().begin() + e + 1, this->sizes().end());
-  return reshape(sizes);
-}();
+    if (dim() == 0) return reshape({1});
+    int64_t s = wrap_dim(start_dim, dim(), "flatten"), e = wrap_dim(end_dim, dim(), "flatten");
+    EMBER_CHECK_VALUE(s <= e, "flatten: start_dim ", start_dim, " comes after end_dim ", end_dim);
+    Shape sizes(this->sizes().begin(), this->sizes().begin() + s);
+    int64_t merged = 1;
+    for (int64_t i = s; i <= e; ++i) merged *= size(i);
+    sizes.push_back(merged);
+    sizes.insert(sizes.end(), this->sizes().begin() + e + 1, this->sizes().end());
+    return reshape(sizes);
+  }();
   return !traced.recording() ? result : traced.done("Flatten", {*this}, result, {{"axis", start_dim < 0 ? start_dim + dim() : start_dim}, {"end", end_dim < 0 ? end_dim + dim() : end_dim}, {"shape", result.sizes()}});
 }
 
