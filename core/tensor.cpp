@@ -41,8 +41,7 @@ double Tensor::item() const { return item<double>(); }
 template <class T>
 T Tensor::item() const {
   EMBER_CHECK_VALUE(numel() == 1, "item: expected a tensor with one element, found shape ", sizes());
-  EMBER_CHECK_VALUE(device().is_cpu(), "item: expected a cpu tensor, found ", device(),
-                    "; call .to(\"cpu\") first");
+  if (!device().is_cpu()) return detach().to(kCPU).item<T>();  // waits for the device, as PyTorch
   T out;
   convert_elements(data(), dtype(), &out, dtype_of<T>(), 1);
   return out;
@@ -50,7 +49,7 @@ T Tensor::item() const {
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
-  EMBER_CHECK_VALUE(device().is_cpu(), "to_vector: expected a cpu tensor, found ", device());
+  if (!device().is_cpu()) return detach().to(kCPU).to_vector<T>();
   Tensor c = contiguous();
   std::vector<T> out(static_cast<size_t>(numel()));
   if constexpr (std::is_same_v<T, bool>) {

@@ -135,7 +135,11 @@ class Tensor {
   Tensor contiguous() const;
   Tensor clone() const;
   Tensor to(DType dtype) const;
+  // A copy on `device` (this tensor itself if it is there), recorded by autograd: gradients flow
+  // back to the source device. Copies to or from a GPU wait for it.
   Tensor to(Device device) const;
+  Tensor cuda(int index = 0) const { return to(Device(DeviceType::CUDA, index)); }
+  Tensor cpu() const { return to(kCPU); }
   // Copies src (broadcast to this shape, any dtype) into this tensor in place.
   Tensor& copy_(const Tensor& src);
   Tensor& fill_(double value);

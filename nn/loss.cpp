@@ -6,6 +6,7 @@
 #include "core/ops/compare.h"
 #include "core/ops/factories.h"
 #include "core/ops/indexing.h"
+#include "core/ops/join.h"
 #include "core/ops/math.h"
 #include "core/ops/reduce.h"
 #include "core/ops/softmax.h"
@@ -50,10 +51,13 @@ Tensor nll_core(const Tensor& logp_in, const Tensor& target_in, const CrossEntro
   Tensor target = target_in.reshape({-1});
   Tensor valid = ne(target, static_cast<double>(o.ignore_index_));
   Tensor safe_target = where(valid, target, zeros_like(target));
-  std::vector<int64_t> t = safe_target.to_vector<int64_t>();
-  for (int64_t c : t)
-    EMBER_CHECK_INDEX(c >= 0 && c < classes, op, ": target ", c, " is out of bounds for ", classes, " classes");
-  Tensor w = o.weight_.defined() ? o.weight_.to(logp.dtype()) : ones({classes}, logp.dtype());
+  if (safe_target.numel() > 0) {  // the extremes, read back in one copy (one wait on a GPU)
+    std::vector<int64_t> bounds = stack({min(safe_target), max(safe_target)}).to_vector<int64_t>();
+    int64_t bad = bounds[0] < 0 ? bounds[0] : bounds[1];
+    EMBER_CHECK_INDEX(bad >= 0 && bad < classes, op, ": target ", bad, " is out of bounds for ", classes, " classes");
+  }
+  Tensor w = o.weight_.defined() ? o.weight_.to(logp.dtype()).to(logp.device())
+                                 : ones({classes}, TensorOptions(logp.dtype()).device(logp.device()));
   EMBER_CHECK_VALUE(w.sizes() == Shape{classes}, op, ": expected a weight of shape [", classes, "], found ", w.sizes());
   Tensor mask = valid.to(logp.dtype());
   Tensor w_target = mul(index_select(w, 0, safe_target), mask);  // [M], 0 where ignored

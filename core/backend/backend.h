@@ -119,7 +119,7 @@ class Backend {
   virtual void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& input,
                           const Pool2dParams& p) = 0;
   virtual void max_pool2d_backward(const Tensor& grad_input, const Tensor& grad_out,
-                                   const Tensor& indices) = 0;
+                                   const Tensor& indices, const Pool2dParams& p) = 0;
   virtual void avg_pool2d(const Tensor& out, const Tensor& input, const Pool2dParams& p) = 0;
   virtual void avg_pool2d_backward(const Tensor& grad_input, const Tensor& grad_out,
                                    const Pool2dParams& p) = 0;

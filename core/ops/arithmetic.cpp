@@ -161,7 +161,7 @@ Tensor div(const Tensor& a, double b) {
   trace::OpScope traced;  // an op with an export rule (core/trace/trace.h)
   Tensor result = [&]() -> Tensor {
     DType t = float_type(a.dtype());  // divides (not multiplies by 1/b), as PyTorch, for exact results
-    Tensor out = binary_kernel(BinaryOp::Div, a, scalar_tensor(b, t), 0, "div", t, t);
+    Tensor out = binary_kernel(BinaryOp::Div, a, scalar_tensor(b, TensorOptions(t).device(a.device())), 0, "div", t, t);
     return record("DivBackward1", out, {a}, [b](const Tensor& g) { return Grads{div(g, b)}; });
   }();
   return !traced.recording() ? result : traced.done("Div", {a, full({}, b, a.dtype())}, result);

@@ -21,7 +21,7 @@ Tensor compare(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) 
 Tensor compare(BinaryOp op, const char* name, const Tensor& a, double b) {
   // Compare in float64 so that 0.5 against an integer tensor means what it says.
   DType t = is_floating(a.dtype()) ? a.dtype() : kFloat64;
-  return binary_kernel(op, a, scalar_tensor(b, t), 0, name, t, kBool);
+  return binary_kernel(op, a, scalar_tensor(b, TensorOptions(t).device(a.device())), 0, name, t, kBool);
 }
 }  // namespace
 
@@ -66,7 +66,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   EMBER_CHECK_VALUE(mask.dtype() == kBool, "masked_fill: expected a bool mask, found ", mask.dtype());
   broadcast_shapes(x.sizes(), mask.sizes(), "masked_fill");
-  Tensor fill = scalar_tensor(value, x.dtype());
+  Tensor fill = scalar_tensor(value, TensorOptions(x.dtype()).device(x.device()));
   Tensor out = empty_like(x);
   backend_of(out).where(out, mask.detach().expand(x.sizes()), fill.expand(x.sizes()), x.detach());
   return record("MaskedFillBackward0", out, {x}, [m = mask.detach()](const Tensor& g) {
@@ -77,7 +77,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
 Tensor& Tensor::masked_fill_(const Tensor& mask, double value) {
   check_inplace(*this, "masked_fill_");
   EMBER_CHECK_VALUE(mask.dtype() == kBool, "masked_fill_: expected a bool mask, found ", mask.dtype());
-  Tensor fill = scalar_tensor(value, dtype());
+  Tensor fill = scalar_tensor(value, TensorOptions(dtype()).device(device()));
   backend_of(*this).where(*this, mask.expand(sizes()), fill.expand(sizes()), *this);
   return *this;
 }

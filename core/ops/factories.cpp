@@ -80,7 +80,7 @@ Tensor eye(int64_t n, int64_t m, TensorOptions opts) {
 
 Tensor& uniform_(Tensor& t, double lo, double hi, Generator* gen) {
   check_inplace(t, "uniform_");
-  Tensor dst = t.is_contiguous() ? t : empty(t.sizes(), t.dtype());
+  Tensor dst = t.is_contiguous() ? t : empty_like(t);
   uint64_t offset = pick(gen).reserve(static_cast<uint64_t>(t.numel()));
   backend_of(dst).uniform(dst, lo, hi, pick(gen).seed(), offset);
   if (!dst.is_same(t)) t.copy_(dst);
@@ -89,7 +89,7 @@ Tensor& uniform_(Tensor& t, double lo, double hi, Generator* gen) {
 
 Tensor& normal_(Tensor& t, double mean, double std, Generator* gen) {
   check_inplace(t, "normal_");
-  Tensor dst = t.is_contiguous() ? t : empty(t.sizes(), t.dtype());
+  Tensor dst = t.is_contiguous() ? t : empty_like(t);
   uint64_t offset = pick(gen).reserve(static_cast<uint64_t>(t.numel()));
   backend_of(dst).normal(dst, mean, std, pick(gen).seed(), offset);
   if (!dst.is_same(t)) t.copy_(dst);
@@ -131,7 +131,7 @@ Tensor randperm(int64_t n, TensorOptions opts, Generator* gen) {
 }
 
 Tensor bernoulli(const Tensor& p, Generator* gen) {
-  Tensor u = rand(p.sizes(), is_floating(p.dtype()) ? p.dtype() : kFloat32, gen);
+  Tensor u = rand(p.sizes(), TensorOptions(is_floating(p.dtype()) ? p.dtype() : kFloat32).device(p.device()), gen);
   return lt(u, p.detach()).to(p.dtype());
 }
 
@@ -164,13 +164,14 @@ template <class T>
 Tensor tensor(const std::vector<T>& values, const Shape& sizes, TensorOptions opts) {
   EMBER_CHECK_VALUE(numel_of(sizes) == static_cast<int64_t>(values.size()), "tensor: ",
                     values.size(), " values do not fill shape ", sizes);
-  Tensor t = empty(sizes, TensorOptions(opts).requires_grad(false));
+  Tensor t = empty(sizes, TensorOptions(opts).requires_grad(false).device(kCPU));
   if constexpr (std::is_same_v<T, bool>) {
     std::vector<uint8_t> bytes(values.begin(), values.end());
     convert_elements(bytes.data(), kBool, t.data(), t.dtype(), t.numel());
   } else {
     convert_elements(values.data(), dtype_of<T>(), t.data(), t.dtype(), t.numel());
   }
+  if (!opts.device_.is_cpu()) t = t.to(opts.device_);  // values start on the host
   return finish(t, opts);
 }
 
@@ -198,7 +199,11 @@ Tensor ones_like(const Tensor& t) { return ones(t.sizes(), TensorOptions(t.dtype
 Tensor full_like(const Tensor& t, double value) {
   return full(t.sizes(), value, TensorOptions(t.dtype()).device(t.device()));
 }
-Tensor rand_like(const Tensor& t, Generator* gen) { return rand(t.sizes(), t.dtype(), gen); }
-Tensor randn_like(const Tensor& t, Generator* gen) { return randn(t.sizes(), t.dtype(), gen); }
+Tensor rand_like(const Tensor& t, Generator* gen) {
+  return rand(t.sizes(), TensorOptions(t.dtype()).device(t.device()), gen);
+}
+Tensor randn_like(const Tensor& t, Generator* gen) {
+  return randn(t.sizes(), TensorOptions(t.dtype()).device(t.device()), gen);
+}
 
 }  // namespace ember

@@ -31,7 +31,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   Tensor out = empty(ix.sizes(), TensorOptions(x.dtype()).device(x.device()));
   backend_of(out).gather(out, x.detach(), d, ix);
   return record("GatherBackward0", out, {x}, [sizes = x.sizes(), dtype = x.dtype(), d, ix](const Tensor& g) {
-    return Grads{scatter_add(zeros(sizes, dtype), d, ix, g)};
+    return Grads{scatter_add(zeros(sizes, TensorOptions(dtype).device(g.device())), d, ix, g)};
   }, {ix});
 }
 
@@ -49,7 +49,7 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const T
   return record("ScatterAddBackward0", out, {self, src}, [d, ix, src_sizes = src.sizes()](const Tensor& g) {
     Tensor gs = gather(g, d, ix);
     if (gs.sizes() != src_sizes) {  // src larger than index: the rest gets no gradient
-      Tensor full = zeros(src_sizes, g.dtype());
+      Tensor full = zeros(src_sizes, TensorOptions(g.dtype()).device(g.device()));
       Tensor view = full;
       for (int64_t i = 0; i < gs.dim(); ++i) view = view.narrow(i, 0, gs.size(i));
       view.copy_(gs);
@@ -70,7 +70,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   backend_of(out).index_select(out, in, d, ix);
   if (x.dim() == 0) out = out.reshape(ix.sizes());
   return record("IndexSelectBackward0", out, {x}, [sizes = x.sizes(), dtype = x.dtype(), d, ix](const Tensor& g) {
-    return Grads{index_add(zeros(sizes, dtype), d, ix, g)};
+    return Grads{index_add(zeros(sizes, TensorOptions(dtype).device(g.device())), d, ix, g)};
   }, {ix});
 }
 
@@ -93,8 +93,8 @@ Tensor one_hot(const Tensor& index, int64_t num_classes) {
   if (num_classes < 0) num_classes = ix.numel() == 0 ? 0 : max(ix).item<int64_t>() + 1;
   Shape sizes = ix.sizes();
   sizes.push_back(num_classes);
-  Tensor out = zeros(sizes, kInt64);
-  Tensor ones_src = ones(ix.unsqueeze(-1).sizes(), kInt64);
+  Tensor out = zeros(sizes, TensorOptions(kInt64).device(ix.device()));
+  Tensor ones_src = ones(ix.unsqueeze(-1).sizes(), TensorOptions(kInt64).device(ix.device()));
   return scatter_add(out, -1, ix.unsqueeze(-1), ones_src);
 }
 

@@ -50,7 +50,7 @@ Tensor& Tensor::div_(const Tensor& other) { return binary_inplace(*this, BinaryO
 Tensor& Tensor::add_(double value) { return unary_inplace(*this, UnaryOp::AddScalar, {value, 0}, "add_"); }
 Tensor& Tensor::mul_(double value) { return unary_inplace(*this, UnaryOp::MulScalar, {value, 0}, "mul_"); }
 Tensor& Tensor::div_(double value) {
-  return binary_inplace(*this, BinaryOp::Div, scalar_tensor(value, dtype()), 0, "div_");
+  return binary_inplace(*this, BinaryOp::Div, scalar_tensor(value, TensorOptions(dtype()).device(device())), 0, "div_");
 }
 Tensor& Tensor::clamp_(double lo, double hi) { return unary_inplace(*this, UnaryOp::Clamp, {lo, hi}, "clamp_"); }
 

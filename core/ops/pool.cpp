@@ -53,9 +53,9 @@ PoolResult max_pool2d_with_indices(const Tensor& x, Size2 kernel, Size2 stride, 
   Tensor out = alloc_out(in, p, ceil_mode, in.dtype());
   Tensor indices = empty(out.sizes(), TensorOptions(kInt64).device(x.device()));
   backend_of(in).max_pool2d(out, indices, in, p);
-  out = record("MaxPool2DWithIndicesBackward0", out, {x}, [sizes = x.sizes(), indices](const Tensor& g) {
-    Tensor gi = empty(sizes, g.dtype());
-    backend_of(g).max_pool2d_backward(gi, g.contiguous(), indices);
+  out = record("MaxPool2DWithIndicesBackward0", out, {x}, [sizes = x.sizes(), indices, p](const Tensor& g) {
+    Tensor gi = empty(sizes, TensorOptions(g.dtype()).device(g.device()));
+    backend_of(g).max_pool2d_backward(gi, g.contiguous(), indices, p);
     return Grads{gi};
   });
   return {out, indices};
@@ -80,7 +80,7 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bo
     Tensor out = alloc_out(in, p, ceil_mode, in.dtype());
     backend_of(in).avg_pool2d(out, in, p);
     return record("AvgPool2DBackward0", out, {x}, [sizes = x.sizes(), p](const Tensor& g) {
-      Tensor gi = empty(sizes, g.dtype());
+      Tensor gi = empty(sizes, TensorOptions(g.dtype()).device(g.device()));
       backend_of(g).avg_pool2d_backward(gi, g.contiguous(), p);
       return Grads{gi};
     });

@@ -123,7 +123,7 @@ ValuesIndices arg_extreme(bool is_max, const Tensor& x, int64_t dim, bool keepdi
   }
   values = record(is_max ? "MaxBackward0" : "MinBackward0", values, {x},
                   [sizes = x.sizes(), dtype = x.dtype(), idx_keep, d, kept](const Tensor& g) {
-                    Tensor full = zeros(sizes.empty() ? Shape{1} : sizes, dtype);
+                    Tensor full = zeros(sizes.empty() ? Shape{1} : sizes, TensorOptions(dtype).device(g.device()));
                     return Grads{scatter_add(full, d, idx_keep, g.reshape(kept)).reshape(sizes)};
                   });
   return {values, indices};

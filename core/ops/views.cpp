@@ -47,7 +47,7 @@ bool view_strides(const Shape& old_sizes, const Shape& old_strides, const Shape&
 template <class Take>
 autograd::BackwardFn scatter_back(const Tensor& input, Take take) {
   return [sizes = input.sizes(), dtype = input.dtype(), take](const Tensor& g) {
-    Tensor full = zeros(sizes, dtype);
+    Tensor full = zeros(sizes, TensorOptions(dtype).device(g.device()));
     take(full).copy_(g);
     return std::vector<Tensor>{full};
   };

@@ -55,7 +55,7 @@ class CpuBackend final : public Backend {
   void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& input,
                   const Pool2dParams& p) override;
   void max_pool2d_backward(const Tensor& grad_input, const Tensor& grad_out,
-                           const Tensor& indices) override;
+                           const Tensor& indices, const Pool2dParams& p) override;
   void avg_pool2d(const Tensor& out, const Tensor& input, const Pool2dParams& p) override;
   void avg_pool2d_backward(const Tensor& grad_input, const Tensor& grad_out,
                            const Pool2dParams& p) override;

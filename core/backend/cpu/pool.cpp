@@ -95,7 +95,7 @@ void CpuBackend::max_pool2d(const Tensor& out, const Tensor& indices, const Tens
 }
 
 void CpuBackend::max_pool2d_backward(const Tensor& grad_input, const Tensor& grad_out,
-                                     const Tensor& indices) {
+                                     const Tensor& indices, const Pool2dParams&) {
   visit_float(grad_input.dtype(), "max_pool2d backward", [&](auto tag) {
     using T = decltype(tag);
     Planes g = planes(grad_input, grad_out);
