@@ -5,13 +5,21 @@
 // (seed, offset). ember draws element i of a call from counter (offset + i) with key seed.
 #pragma once
 
-#include <array>
 #include <cmath>
 #include <cstdint>
 
+#include "core/host_device.h"
+
 namespace ember::philox {
 
-inline std::array<uint32_t, 4> block(uint64_t counter, uint64_t key) {
+// The four 32-bit words of one counter's output.
+struct Block {
+  uint32_t w[4];
+  EMBER_HD uint32_t operator[](int i) const { return w[i]; }
+};
+
+// Compiled for the CPU and for CUDA devices alike (EMBER_HD), so both backends draw the same bits.
+EMBER_HD inline Block block(uint64_t counter, uint64_t key) {
   constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
   constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
   uint32_t c0 = static_cast<uint32_t>(counter), c1 = static_cast<uint32_t>(counter >> 32);
@@ -29,27 +37,33 @@ inline std::array<uint32_t, 4> block(uint64_t counter, uint64_t key) {
     k0 += kW0;
     k1 += kW1;
   }
-  return {c0, c1, c2, c3};
+  return Block{{c0, c1, c2, c3}};
 }
 
 // Uniform in [0, 1) with 24 random bits (float) or 53 (double).
-inline float uniform_float(const std::array<uint32_t, 4>& r) {
+EMBER_HD inline float uniform_float(const Block& r) {
   return static_cast<float>(r[0] >> 8) * (1.0f / 16777216.0f);
 }
-inline double uniform_double(const std::array<uint32_t, 4>& r) {
+EMBER_HD inline double uniform_double(const Block& r) {
   uint64_t bits = (static_cast<uint64_t>(r[0]) << 21) ^ (r[1] >> 11);
   return static_cast<double>(bits & ((1ULL << 53) - 1)) * (1.0 / 9007199254740992.0);
 }
 // Standard normal by Box-Muller on the block's two 53-bit uniforms, computed in double.
-inline double normal(const std::array<uint32_t, 4>& r) {
+EMBER_HD inline double normal(const Block& r) {
   uint64_t a = ((static_cast<uint64_t>(r[0]) << 32) | r[1]) >> 11;
   uint64_t b = ((static_cast<uint64_t>(r[2]) << 32) | r[3]) >> 11;
   double u1 = (static_cast<double>(a) + 1.0) * (1.0 / 9007199254740992.0);  // (0, 1]
   double u2 = static_cast<double>(b) * (1.0 / 9007199254740992.0);
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  return ::sqrt(-2.0 * ::log(u1)) * ::cos(6.283185307179586 * u2);  // the C names: host and device both have them
+}
+// lo + width * u as one fused multiply-add: a single rounding that the CPU's fma and the GPU's
+// agree on bit for bit (a separate multiply and add may or may not be contracted by a compiler).
+EMBER_HD inline float uniform_float_in(float lo, float width, const Block& r) { return ::fmaf(width, uniform_float(r), lo); }
+EMBER_HD inline double uniform_double_in(double lo, double width, const Block& r) {
+  return ::fma(width, uniform_double(r), lo);
 }
 // A 64-bit random integer.
-inline uint64_t bits64(const std::array<uint32_t, 4>& r) {
+EMBER_HD inline uint64_t bits64(const Block& r) {
   return (static_cast<uint64_t>(r[0]) << 32) | r[1];
 }
 

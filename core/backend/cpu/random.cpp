@@ -31,15 +31,15 @@ void CpuBackend::uniform(const Tensor& out, double lo, double hi, uint64_t seed,
     float l = static_cast<float>(lo), w = static_cast<float>(hi - lo);
     parallel_for(0, out.numel(), 8192, [&](int64_t a, int64_t b) {
       for (int64_t i = a; i < b; ++i)
-        o[i] = l + w * philox::uniform_float(philox::block(offset + static_cast<uint64_t>(i), seed));
+        o[i] = philox::uniform_float_in(l, w, philox::block(offset + static_cast<uint64_t>(i), seed));
     });
     return;
   }
-  generate(out, seed, offset, [&](const auto& r) { return lo + (hi - lo) * philox::uniform_double(r); });
+  generate(out, seed, offset, [&](const auto& r) { return philox::uniform_double_in(lo, hi - lo, r); });
 }
 
 void CpuBackend::normal(const Tensor& out, double mean, double std, uint64_t seed, uint64_t offset) {
-  generate(out, seed, offset, [&](const auto& r) { return mean + std * philox::normal(r); });
+  generate(out, seed, offset, [&](const auto& r) { return ::fma(std, philox::normal(r), mean); });
 }
 
 void CpuBackend::bernoulli(const Tensor& out, double p, uint64_t seed, uint64_t offset) {
