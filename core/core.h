@@ -3,6 +3,7 @@
 
 #include "core/autograd/grad_mode.h"
 #include "core/autograd/gradcheck.h"
+#include "core/backend/cuda/cuda.h"
 #include "core/autograd/node.h"
 #include "core/build_info.h"
 #include "core/device.h"
