@@ -252,7 +252,10 @@ std::optional<LoadedCheckpoint> CheckpointManager::first_loadable(std::vector<Ch
   bool moved = false;
   for (const CheckpointInfo& c : candidates) {
     try {
-      return LoadedCheckpoint{c, load(c.path)};  // CRC-verified
+      // CRC-verified, and onto the CPU: the state is copied into the live model and optimizer on
+      // their devices, so a GPU run's checkpoint resumes on a machine without one (and is never
+      // set aside as unreadable for want of a device).
+      return LoadedCheckpoint{c, load(c.path, LoadOptions().map_location(kCPU))};
     } catch (const Error& e) {
       move_aside(c, e.what());
       moved = true;

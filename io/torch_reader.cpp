@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/backend/cuda/cuda.h"
 #include "io/pickle.h"
 #include "io/torch_format.h"
 #include "io/zip.h"
@@ -19,8 +20,12 @@ Device resolve_location(const std::string& location, const LoadOptions& options,
   } catch (const ValueError&) {
     throw ValueError(str(where, ": storage saved on '", location, "', which ember cannot load; pass map_location \"cpu\""));
   }
-  EMBER_CHECK_VALUE(d.is_cpu(), where, ": storage saved on ", location, " but this build of ember has no CUDA device; ",
-                    "load with LoadOptions().map_location(\"cpu\")");
+  // As torch.load: a storage goes back to the device it was saved on, if this machine has it.
+  EMBER_CHECK_VALUE(d.is_cpu() || d.index < cuda::device_count(), where, ": storage saved on ", location,
+                    " but that device is not available here (",
+                    cuda::is_available() ? str("this machine has ", cuda::device_count(), " CUDA device(s)")
+                                         : cuda::unavailable_reason(),
+                    "); load with LoadOptions().map_location(\"cpu\")");
   return d;
 }
 

@@ -244,7 +244,7 @@ Position Checkpointer::resume() {
   io::Value loaded;
   if (!latest) {  // another rank: read the file rank 0 chose (verified like any load)
     try {
-      loaded = io::load(path);
+      loaded = io::load(path, io::LoadOptions().map_location(kCPU));  // as CheckpointManager loads
     } catch (const std::exception& e) {
       error = e.what();
     }
