@@ -17,7 +17,7 @@ Trains an MLP or a CNN on Fashion-MNIST and resumes exactly where it stopped whe
   --optimizer adam|sgd       optimizer (adam; sgd uses momentum 0.9)
   --seed N                   seed of initialisation, shuffling and dropout (0)
   --threads N                CPU threads (1)
-  --device cpu               device (cpu; the CUDA backend is not part of this build)
+  --device cpu|cuda[:N]      device (cpu); a run resumes on either device from either's checkpoint
   --run-dir DIR              checkpoints and metrics.jsonl (runs/fashion-mnist-<model>)
   --save-every-steps K       checkpoint every K steps, and after every epoch (500)
   --keep N                   keep the newest N checkpoints, plus the best by test accuracy (3)
@@ -94,7 +94,10 @@ Options parse_options(int argc, char** argv) {
   EMBER_CHECK_VALUE(o.batch_size > 1 && o.epochs > 0 && o.threads > 0 && o.keep > 0 && o.log_every > 0,
                     "--batch-size must be > 1; --epochs, --threads, --keep and --log-every > 0");
   Device device(o.device);
-  EMBER_CHECK_VALUE(device.is_cpu(), "--device ", o.device, ": this build of ember has no CUDA backend; use --device cpu");
+  EMBER_CHECK_VALUE(device.is_cpu() || device.index < cuda::device_count(), "--device ", o.device, ": ",
+                    cuda::is_available() ? str("this machine has ", cuda::device_count(), " CUDA device(s)")
+                                         : "CUDA is unavailable: " + cuda::unavailable_reason(),
+                    "; use --device cpu");
   if (o.run_dir.empty()) o.run_dir = "runs/fashion-mnist-" + o.model;
   return o;
 }

@@ -31,12 +31,14 @@ std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 
 }  // namespace
 
 Trainer::Trainer(Options o)
-    : o_(std::move(o)), world_(dist::init_process_group()), progress_(world_.rank() == 0 ? stdout : nullptr) {
+    : o_(std::move(o)), device_(o_.device), world_(dist::init_process_group()),
+      progress_(world_.rank() == 0 ? stdout : nullptr) {
   set_num_threads(o_.threads);
   manual_seed(dist::rank_seed(o_.seed, world_.rank()));  // rank 0's seed is --seed: one process is unchanged
   train_data_ = split(io::FashionMnist::Split::Train, o_.data_dir, o_.train_subset);
   test_data_ = split(io::FashionMnist::Split::Test, o_.data_dir, o_.test_subset);
   model_ = make_model(o_.model);
+  model_->to(device_);  // before the optimizer, whose state then lives beside each parameter
   if (world_.size() > 1) replica_ = std::make_shared<dist::DistributedDataParallel>(model_, world_);
   if (o_.optimizer == "adam")
     optimizer_ = std::make_unique<optim::Adam>(model_->parameters(), optim::AdamOptions(o_.lr));
@@ -70,9 +72,10 @@ Trainer::Eval Trainer::evaluate(const train::PreemptionGuard* preemption) {
     for (int64_t i = start + rank; i < std::min(n, start + 1000); i += share) idx.push_back(i);
     if (idx.empty()) continue;
     io::Batch b = test_data_->get_batch(idx);
-    Tensor logits = model_->forward(model_input(o_.model, b.input));
-    loss_sum += nn::cross_entropy(logits, b.target, nn::CrossEntropyOptions().reduction(nn::Reduction::Sum)).item();
-    correct += sum(eq(argmax(logits, 1), b.target)).item();
+    Tensor logits = model_->forward(model_input(o_.model, b.input.to(device_)));
+    Tensor target = b.target.to(device_);
+    loss_sum += nn::cross_entropy(logits, target, nn::CrossEntropyOptions().reduction(nn::Reduction::Sum)).item();
+    correct += sum(eq(argmax(logits, 1), target)).item();
   }
   model_->train();
   if (share > 1) {
@@ -143,8 +146,9 @@ int Trainer::run() {
       if (preemption.requested()) return requeue("during training");
       if (!loader_->next(batch)) break;
       auto start = Clock::now();
-      Tensor logits = forward(model_input(o_.model, batch.input));
-      Tensor loss = nn::cross_entropy(logits, batch.target);
+      Tensor target = batch.target.to(device_);
+      Tensor logits = forward(model_input(o_.model, batch.input.to(device_)));
+      Tensor loss = nn::cross_entropy(logits, target);
       optimizer_->zero_grad();
       loss.backward();
       optimizer_->step();
@@ -153,7 +157,7 @@ int Trainer::run() {
       ++timed_steps;
       ++at.step;
       last_loss_ = loss.item();
-      double acc = accuracy_of(logits.detach(), batch.target);
+      double acc = accuracy_of(logits.detach(), target);
       progress_.step({at.epoch, o_.epochs, loader_->cursor(), per_epoch, at.step, total, last_loss_, acc, 1000.0 * timed_steps / train_ms});
       if (at.step % o_.log_every == 0) {
         if (world_.size() > 1) {  // the metrics of the global batch
@@ -213,7 +217,7 @@ int Trainer::evaluate_only() {
   io::Value loaded;
   std::string from;
   if (!o_.eval_checkpoint.empty()) {
-    loaded = io::load(o_.eval_checkpoint);
+    loaded = io::load(o_.eval_checkpoint, io::LoadOptions().map_location(kCPU));  // copied onto --device below
     from = o_.eval_checkpoint;
   } else {
     io::CheckpointManager ckpts(o_.run_dir, io::CheckpointPolicy().keep_best(1, "test_accuracy", true));

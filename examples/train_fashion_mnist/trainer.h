@@ -41,6 +41,8 @@ class Trainer {
   ember::Tensor forward(const ember::Tensor& input);
 
   Options o_;
+
+  ember::Device device_;  // where the model and each batch live (--device)
   ember::dist::ProcessGroup& world_;
   std::shared_ptr<ember::dist::DistributedDataParallel> replica_;
   std::shared_ptr<const ember::io::Dataset> train_data_, test_data_;
