@@ -1,9 +1,11 @@
 // ember's side of benchmarks/compare: the median training-step time of train_fashion_mnist's mlp or
 // cnn (batch 128, Adam, real Fashion-MNIST batches, warm-up excluded), and checkpoint save/load of
 // model + optimizer state. Prints one JSON line. --export FILE writes the batches it uses (float32
-// images then int64 labels) so the libtorch and PyTorch sides time the same data.
+// images then int64 labels) so the libtorch and PyTorch sides time the same data. --device cuda
+// times the step on the GPU (batches already there, the device synchronized at the end of each
+// step, as torch_step.py does with torch.cuda.synchronize()).
 //
-//   ember_step --model mlp|cnn --threads N [--steps 30] [--export FILE]
+//   ember_step --model mlp|cnn --threads N [--steps 30] [--export FILE] [--device cpu|cuda] [--data-dir D]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -20,17 +22,20 @@ using bench::median;
 using bench::ms_since;
 
 int main(int argc, char** argv) {
-  std::string model_name = "mlp", export_file;
+  std::string model_name = "mlp", export_file, device_name = "cpu", data_dir = io::kFashionMnistDir;
   int threads = 1, steps = 30;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--model")) model_name = argv[i + 1];
     else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--steps")) steps = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--export")) export_file = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--device")) device_name = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--data-dir")) data_dir = argv[i + 1];
   }
+  const Device device(device_name);
   set_num_threads(threads);
   manual_seed(0);
-  auto train = std::make_shared<io::FashionMnist>(io::FashionMnist::Split::Train);
+  auto train = std::make_shared<io::FashionMnist>(io::FashionMnist::Split::Train, data_dir);
   io::DataLoader loader(train, io::DataLoaderOptions().batch_size(128).shuffle(true).seed(0).drop_last(true));
   std::vector<io::Batch> batches(static_cast<size_t>(steps + 5));
   for (io::Batch& b : batches) loader.next(b);
@@ -39,7 +44,9 @@ int main(int argc, char** argv) {
     for (const io::Batch& b : batches) out.write(static_cast<const char*>(b.input.contiguous().data()), static_cast<std::streamsize>(b.input.nbytes()));
     for (const io::Batch& b : batches) out.write(static_cast<const char*>(b.target.data()), static_cast<std::streamsize>(b.target.nbytes()));
   }
+  for (io::Batch& b : batches) b.input = b.input.to(device), b.target = b.target.to(device);
   auto model = fashion::make_model(model_name);
+  model->to(device);
   optim::Adam opt(model->parameters(), optim::AdamOptions(1e-3));
   std::vector<double> times;
   double first_loss = 0, last_loss = 0;
@@ -49,6 +56,7 @@ int main(int argc, char** argv) {
     opt.zero_grad();
     loss.backward();
     opt.step();
+    if (device.is_cuda()) cuda::synchronize(device.index);
     double ms = ms_since(t);
     if (i >= 5) times.push_back(ms);  // the first 5 steps warm up caches and allocators
     (i == 0 ? first_loss : last_loss) = loss.item();
@@ -67,9 +75,9 @@ int main(int argc, char** argv) {
     io::load(path);
     loads.push_back(ms_since(t));
   }
-  std::printf("{\"framework\":\"ember\",\"model\":\"%s\",\"threads\":%d,\"step_ms\":%.3f,\"save_ms\":%.3f,\"load_ms\":%.3f,"
+  std::printf("{\"framework\":\"ember\",\"device\":\"%s\",\"model\":\"%s\",\"threads\":%d,\"step_ms\":%.3f,\"save_ms\":%.3f,\"load_ms\":%.3f,"
               "\"first_loss\":%.4f,\"last_loss\":%.4f}\n",
-              model_name.c_str(), threads, median(times), median(saves), median(loads), first_loss, last_loss);
+              device.str().c_str(), model_name.c_str(), threads, median(times), median(saves), median(loads), first_loss, last_loss);
   std::remove(path.c_str());
   return 0;
 }

@@ -2,7 +2,8 @@
 """PyTorch's side of benchmarks/compare: the same models, Adam, batches and timing as ember_step,
 plus torch.save / torch.load of model + optimizer state. Prints one JSON line.
 
-  torch_step.py MODEL THREADS BATCH_FILE STEPS
+  torch_step.py MODEL THREADS BATCH_FILE STEPS [DEVICE]
+                 DEVICE cuda: the step on the GPU, TF32 off (ember's default), synchronized per step
   torch_step.py gemm      its GEMM rate at 1 thread and the BLAS it uses (torch.__config__.show())
 """
 import json
@@ -48,6 +49,10 @@ if sys.argv[1] == "gemm":
     sys.exit(0)
 
 name, threads, batch_file, steps = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+device = torch.device(sys.argv[5] if len(sys.argv) > 5 else "cpu")
+if device.type == "cuda":
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 n = steps + 5
@@ -61,6 +66,8 @@ else:
     model = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                           nn.Dropout(0.25), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+model.to(device)
+images, labels = images.to(device), labels.to(device)
 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 times, losses = [], []
 for i in range(n):
@@ -70,6 +77,8 @@ for i in range(n):
     opt.zero_grad()
     loss.backward()
     opt.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     if i >= 5:
         times.append((time.perf_counter() - t) * 1e3)
     losses.append(loss.item())
@@ -78,6 +87,7 @@ saves, loads = [], []
 for _ in range(5):
     t = time.perf_counter(); torch.save(state, "/tmp/torch_compare_ckpt.pt"); saves.append((time.perf_counter() - t) * 1e3)
     t = time.perf_counter(); torch.load("/tmp/torch_compare_ckpt.pt"); loads.append((time.perf_counter() - t) * 1e3)
-print(json.dumps({"framework": "pytorch", "model": name, "threads": threads, "step_ms": statistics.median(times),
+print(json.dumps({"framework": "pytorch", "device": str(device), "model": name, "threads": threads,
+                  "step_ms": statistics.median(times),
                   "save_ms": statistics.median(saves), "load_ms": statistics.median(loads),
                   "first_loss": losses[0], "last_loss": losses[-1]}))
