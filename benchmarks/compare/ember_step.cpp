@@ -38,7 +38,12 @@ int main(int argc, char** argv) {
   auto train = std::make_shared<io::FashionMnist>(io::FashionMnist::Split::Train, data_dir);
   io::DataLoader loader(train, io::DataLoaderOptions().batch_size(128).shuffle(true).seed(0).drop_last(true));
   std::vector<io::Batch> batches(static_cast<size_t>(steps + 5));
-  for (io::Batch& b : batches) loader.next(b);
+  for (io::Batch& b : batches) {
+    if (loader.next(b)) continue;
+    std::fprintf(stderr, "ember_step: %s holds %lld images, fewer than the %zu batches of 128 asked for\n", data_dir.c_str(),
+                 static_cast<long long>(train->size()), batches.size());
+    return 2;
+  }
   if (!export_file.empty()) {
     std::ofstream out(export_file, std::ios::binary);
     for (const io::Batch& b : batches) out.write(static_cast<const char*>(b.input.contiguous().data()), static_cast<std::streamsize>(b.input.nbytes()));

@@ -126,12 +126,13 @@ TEST(Resume, SigtermSavesTheCurrentStepAndExits75) {
   ProcessResult r = run_process(args(dir), [](const std::string& line) { return step_of(line) == 45 ? SIGTERM : 0; });
   ASSERT_EQ(r.exit_code, 75);
   ASSERT_TRUE(r.has("preempted by signal"));
-  // The checkpoint is of the step where the signal arrived (45, or the one after if it landed mid-step).
+  // The checkpoint is of the step where the signal arrived, the one the trainer names: 45 or later,
+  // since the trainer runs on while the test reads its output (a step or two on a busy machine).
   std::vector<io::CheckpointInfo> list = io::CheckpointManager(dir.string()).list();
   ASSERT_FALSE(list.empty());
   int64_t saved = list.back().step;
   EXPECT_GE(saved, 45);
-  EXPECT_LE(saved, 46);
+  EXPECT_TRUE(r.has("saved step " + std::to_string(saved) + " ")) << "the exit message names step " << saved;
   ProcessResult rest = run_process(args(dir));
   EXPECT_EQ(rest.exit_code, 0);
   EXPECT_TRUE(rest.has("resuming from"));
