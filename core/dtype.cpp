@@ -1,5 +1,6 @@
 #include "core/dtype.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -68,19 +69,72 @@ BFloat16::BFloat16(float f) {
 
 BFloat16::operator float() const { return bits_float(static_cast<uint32_t>(bits) << 16); }
 
+namespace {
+
+// An 8-bit float with `man` mantissa bits and exponent bias `bias`; `ieee` formats (e5m2) have
+// infinities and NaNs in the top exponent, the others (e4m3fn) only the NaN 0x7F.
+struct Fp8Format {
+  int man, bias;
+  bool ieee;
+};
+constexpr Fp8Format kE4M3FN{3, 7, false}, kE5M2{2, 15, true};
+
+uint8_t fp8_encode(float f, Fp8Format fmt) {
+  const uint8_t sign = std::signbit(f) ? 0x80 : 0;
+  if (std::isnan(f)) return sign | 0x7F;
+  const uint8_t overflow = fmt.ieee ? 0x7C : 0x7F;  // infinity, or e4m3fn's NaN
+  if (std::isinf(f)) return sign | overflow;
+  double a = std::fabs(static_cast<double>(f));
+  if (a == 0) return sign;
+  int e = 0;
+  std::frexp(a, &e);
+  e -= 1;                                  // a = m * 2^e with 1 <= m < 2
+  e = std::max(e, 1 - fmt.bias);           // below the normal range: subnormal steps
+  double q = std::nearbyint(std::ldexp(a, fmt.man - e));  // significand in units of the last bit, RNE
+  if (q >= std::ldexp(1.0, fmt.man + 1)) q /= 2, e += 1;  // rounding carried into the exponent
+  int exp_field = q >= std::ldexp(1.0, fmt.man) ? e + fmt.bias : 0;
+  int code = (exp_field << fmt.man) | (static_cast<int>(q) & ((1 << fmt.man) - 1));
+  int top = fmt.ieee ? (31 << fmt.man) : 0x7F;  // the first code past the finite range
+  return sign | static_cast<uint8_t>(code >= top ? overflow : code);
+}
+
+float fp8_decode(uint8_t b, Fp8Format fmt) {
+  const bool negative = b & 0x80;
+  const int exp_field = (b & 0x7F) >> fmt.man, man = b & ((1 << fmt.man) - 1);
+  float v;
+  if (!fmt.ieee && (b & 0x7F) == 0x7F) {
+    v = std::numeric_limits<float>::quiet_NaN();
+  } else if (fmt.ieee && exp_field == (0x7F >> fmt.man)) {
+    v = man ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+  } else if (exp_field == 0) {
+    v = static_cast<float>(std::ldexp(man, 1 - fmt.bias - fmt.man));
+  } else {
+    v = static_cast<float>(std::ldexp(man + (1 << fmt.man), exp_field - fmt.bias - fmt.man));
+  }
+  return negative ? -v : v;
+}
+
+}  // namespace
+
+Float8E4M3FN::Float8E4M3FN(float f) : bits(fp8_encode(f, kE4M3FN)) {}
+Float8E4M3FN::operator float() const { return fp8_decode(bits, kE4M3FN); }
+Float8E5M2::Float8E5M2(float f) : bits(fp8_encode(f, kE5M2)) {}
+Float8E5M2::operator float() const { return fp8_decode(bits, kE5M2); }
+
 size_t element_size(DType t) {
   switch (t) {
     case DType::Complex128: return 16;
-    case DType::Float64: case DType::Int64: case DType::Complex64: return 8;
-    case DType::Float32: case DType::Int32: return 4;
-    case DType::Float16: case DType::BFloat16: case DType::Int16: return 2;
+    case DType::Float64: case DType::Int64: case DType::Complex64: case DType::UInt64: return 8;
+    case DType::Float32: case DType::Int32: case DType::UInt32: return 4;
+    case DType::Float16: case DType::BFloat16: case DType::Int16: case DType::UInt16: return 2;
     default: return 1;
   }
 }
 
 const char* dtype_name(DType t) {
-  static const char* names[] = {"float32", "float64", "float16", "bfloat16", "int64",    "int32",
-                                "int16",   "int8",    "uint8",   "bool",     "complex64", "complex128"};
+  static const char* names[] = {"float32", "float64", "float16", "bfloat16",      "int64",      "int32",
+                                "int16",   "int8",    "uint8",   "bool",          "complex64",  "complex128",
+                                "uint16",  "uint32",  "uint64",  "float8_e4m3fn", "float8_e5m2"};
   return names[static_cast<int>(t)];
 }
 
@@ -97,11 +151,12 @@ DType parse_dtype(const std::string& raw) {
   if (name == "cfloat") return kComplex64;
   if (name == "cdouble") return kComplex128;
   throw ValueError(str("unknown dtype '", raw, "': expected one of float32, float64, float16, ",
-                       "bfloat16, int64, int32, int16, int8, uint8, bool, complex64, complex128"));
+                       "bfloat16, int64, int32, int16, int8, uint8, bool, complex64, complex128, uint16, uint32, ",
+                       "uint64, float8_e4m3fn, float8_e5m2"));
 }
 
 bool is_floating(DType t) {
-  return t == kFloat32 || t == kFloat64 || t == kFloat16 || t == kBFloat16;
+  return t == kFloat32 || t == kFloat64 || t == kFloat16 || t == kBFloat16 || t == kFloat8E4M3FN || t == kFloat8E5M2;
 }
 bool is_integral(DType t) { return !is_floating(t) && t != kBool && !is_complex(t); }
 bool is_complex(DType t) { return t == kComplex64 || t == kComplex128; }
@@ -120,6 +175,10 @@ std::ostream& operator<<(std::ostream& os, DType t) { return os << dtype_name(t)
 DType promote_types(DType a, DType b) {
   if (a == b) return a;
   if (is_complex(a) || is_complex(b)) throw_complex_unsupported(is_complex(a) ? a : b);
+  for (DType t : {a, b})  // PyTorch 2.x defines no promotion for these either
+    if (t == kUInt16 || t == kUInt32 || t == kUInt64 || t == kFloat8E4M3FN || t == kFloat8E5M2)
+      throw ValueError(str("no type promotion between ", a, " and ", b, ": ", t,
+                           " is a storage dtype in ember; convert it with .to() first"));
   if (a == kBool) return b;
   if (b == kBool) return a;
   bool fa = is_floating(a), fb = is_floating(b);

@@ -5,6 +5,8 @@
 // integer types; float16/bfloat16/bool are storage types that convert on the way in and out.
 // complex64/complex128 (interleaved real, imaginary) are storage-only: they are saved, loaded,
 // viewed and copied (view_as_real gives their float parts), and every other op refuses them.
+// PyTorch 2.x's uint16/uint32/uint64 and float8 (e4m3fn, e5m2) are storage types too: saved,
+// loaded and converted to and from every other real dtype (as torch 2.x converts them), nothing else.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +17,10 @@
 
 namespace ember {
 
-enum class DType : uint8_t { Float32, Float64, Float16, BFloat16, Int64, Int32, Int16, Int8, UInt8, Bool, Complex64, Complex128 };
+enum class DType : uint8_t {
+  Float32, Float64, Float16, BFloat16, Int64, Int32, Int16, Int8, UInt8, Bool, Complex64, Complex128,
+  UInt16, UInt32, UInt64, Float8E4M3FN, Float8E5M2,  // PyTorch 2.x's storage dtypes
+};
 
 constexpr DType kFloat32 = DType::Float32;
 constexpr DType kFloat64 = DType::Float64;
@@ -29,7 +34,12 @@ constexpr DType kUInt8 = DType::UInt8;
 constexpr DType kBool = DType::Bool;
 constexpr DType kComplex64 = DType::Complex64;
 constexpr DType kComplex128 = DType::Complex128;
-constexpr int kNumDTypes = 12;
+constexpr DType kUInt16 = DType::UInt16;
+constexpr DType kUInt32 = DType::UInt32;
+constexpr DType kUInt64 = DType::UInt64;
+constexpr DType kFloat8E4M3FN = DType::Float8E4M3FN;
+constexpr DType kFloat8E5M2 = DType::Float8E5M2;
+constexpr int kNumDTypes = 17;
 
 size_t element_size(DType t);
 // PyTorch's spelling without the "torch." prefix: "float32", "int64", "bool", ...
@@ -61,15 +71,36 @@ struct BFloat16 {
   operator float() const;
 };
 
+// float8 e4m3fn (4 exponent bits, bias 7, 3 mantissa bits; no infinity, 0x7F/0xFF are NaN, the
+// largest value 448) and e5m2 (IEEE-like: bias 15, 2 mantissa bits, infinities). Conversion from
+// float rounds to nearest even; beyond the range e4m3fn gives NaN and e5m2 infinity, as PyTorch.
+struct Float8E4M3FN {
+  uint8_t bits = 0;
+  Float8E4M3FN() = default;
+  explicit Float8E4M3FN(float f);
+  operator float() const;
+};
+struct Float8E5M2 {
+  uint8_t bits = 0;
+  Float8E5M2() = default;
+  explicit Float8E5M2(float f);
+  operator float() const;
+};
+
+// The storage-only float types, which convert through float.
+template <class T>
+constexpr bool is_narrow_float_v = std::is_same_v<T, Half> || std::is_same_v<T, BFloat16> ||
+                                   std::is_same_v<T, Float8E4M3FN> || std::is_same_v<T, Float8E5M2>;
+
 // One value converted between element types, with the rules of convert_elements; for kernels that
 // know both types at compile time.
 template <class To, class From>
 To convert_value(From v) {
-  if constexpr (std::is_same_v<From, Half> || std::is_same_v<From, BFloat16>) {
+  if constexpr (is_narrow_float_v<From>) {
     return convert_value<To>(static_cast<float>(v));
   } else if constexpr (std::is_same_v<To, bool>) {
     return static_cast<double>(v) != 0.0;  // NaN != 0 too, as PyTorch
-  } else if constexpr (std::is_same_v<To, Half> || std::is_same_v<To, BFloat16>) {
+  } else if constexpr (is_narrow_float_v<To>) {
     return To(static_cast<float>(v));
   } else {
     return static_cast<To>(v);
@@ -97,6 +128,11 @@ decltype(auto) visit_dtype(DType t, F&& f) {
     case DType::Int8: return f(int8_t{});
     case DType::UInt8: return f(uint8_t{});
     case DType::Bool: return f(bool{});
+    case DType::UInt16: return f(uint16_t{});
+    case DType::UInt32: return f(uint32_t{});
+    case DType::UInt64: return f(uint64_t{});
+    case DType::Float8E4M3FN: return f(Float8E4M3FN{});
+    case DType::Float8E5M2: return f(Float8E5M2{});
     case DType::Complex64:
     case DType::Complex128: break;
   }
@@ -114,5 +150,10 @@ template <> constexpr DType dtype_of<int16_t>() { return kInt16; }
 template <> constexpr DType dtype_of<int8_t>() { return kInt8; }
 template <> constexpr DType dtype_of<uint8_t>() { return kUInt8; }
 template <> constexpr DType dtype_of<bool>() { return kBool; }
+template <> constexpr DType dtype_of<uint16_t>() { return kUInt16; }
+template <> constexpr DType dtype_of<uint32_t>() { return kUInt32; }
+template <> constexpr DType dtype_of<uint64_t>() { return kUInt64; }
+template <> constexpr DType dtype_of<Float8E4M3FN>() { return kFloat8E4M3FN; }
+template <> constexpr DType dtype_of<Float8E5M2>() { return kFloat8E5M2; }
 
 }  // namespace ember

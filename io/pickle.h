@@ -120,6 +120,9 @@ class Unpickler {
 
 // torch's typed storage classes: "FloatStorage" for float32, ...; false for other names.
 const char* storage_class_name(DType dtype);
+// Whether torch 2.x saves `dtype` through torch.UntypedStorage and _rebuild_tensor_v3 (uint16/32/64,
+// float8): it has no typed storage class.
+bool needs_untyped_storage(DType dtype);
 bool storage_class_dtype(const std::string& name, DType& dtype);
 
 // The items of a tuple-like item (a Value tuple or a RawTuple).

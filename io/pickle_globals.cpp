@@ -19,6 +19,10 @@ const StorageName kStorages[] = {
 
 }  // namespace
 
+bool needs_untyped_storage(DType dtype) {
+  return dtype == kUInt16 || dtype == kUInt32 || dtype == kUInt64 || dtype == kFloat8E4M3FN || dtype == kFloat8E5M2;
+}
+
 const char* storage_class_name(DType dtype) {
   for (const StorageName& s : kStorages)
     if (s.dtype == dtype) return s.name;

@@ -77,6 +77,18 @@ Item Unpickler::reduce(const Item& callable, const Item& args_item) {
           fail(str("tensor (offset ", offset, ", size ", sizes, ", stride ", strides, ") reaches element ", last,
                    " of storage '", s.key, "', which has ", storage_numel));
       }
+      // torch 2.x's optional metadata dict (v2's 7th, v3's 8th argument) holds the conj/neg bits of
+      // a lazily conjugated or negated view; ember has no such views, so refuse rather than misread.
+      size_t meta_at = v3 ? 7 : 6;
+      if (args.size() > meta_at && args[meta_at].kind == Item::Kind::Value && args[meta_at].value.is_dict()) {
+        for (const char* bit : {"conj", "neg"}) {
+          const Dict& meta = args[meta_at].value.dict();
+          if (meta.contains(bit) && meta.at(bit).is_bool() && meta.at(bit).to_bool())
+            fail(str(g.name, ": the tensor is a lazily ", bit == std::string("conj") ? "conjugated" : "negated",
+                     " view (metadata {'", bit, "': True}), which ember cannot represent; save ",
+                     bit == std::string("conj") ? "x.resolve_conj()" : "x.resolve_neg()", " instead"));
+        }
+      }
       Tensor t = Tensor::make(s.storage, sizes, strides, offset, dtype);
       bool requires_grad = arg_value(4, "requires_grad").is_bool() && arg_value(4, "requires_grad").to_bool();
       if (requires_grad && is_floating(dtype)) t.impl()->requires_grad = true;

@@ -19,9 +19,9 @@ struct DTypeName {
 };
 const DTypeName kNames[] = {{"F64", kFloat64}, {"F32", kFloat32}, {"F16", kFloat16}, {"BF16", kBFloat16}, {"I64", kInt64},
                             {"I32", kInt32},   {"I16", kInt16},   {"I8", kInt8},     {"U8", kUInt8},      {"BOOL", kBool},
-                            {"C64", kComplex64}};
-const char* kKnownButUnsupported[] = {"U16", "U32", "U64", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F8_E4M3FNUZ",
-                                      "F8_E5M2FNUZ", "F4", "F6_E2M3", "F6_E3M2"};
+                            {"C64", kComplex64}, {"U16", kUInt16},   {"U32", kUInt32}, {"U64", kUInt64},
+                            {"F8_E4M3", kFloat8E4M3FN}, {"F8_E5M2", kFloat8E5M2}};
+const char* kKnownButUnsupported[] = {"F8_E8M0", "F8_E4M3FNUZ", "F8_E5M2FNUZ", "F4", "F6_E2M3", "F6_E3M2"};
 
 const char* safetensors_name(DType t) {
   for (const DTypeName& n : kNames)

@@ -124,15 +124,17 @@ class TorchPickler {
   }
 
   // ('storage', class, key, location, numel), by reference to its record: a storage, wherever it appears.
+  // PyTorch 2.x's newer dtypes have no storage class: torch.UntypedStorage, numel counted in bytes.
   void persistent_id(uint32_t key) {
     const Saved& s = storages[key];
+    bool untyped = needs_untyped_storage(s.dtype);
     p.mark();
     p.string("storage");
-    p.global("torch", storage_class_name(s.dtype));
+    p.global("torch", untyped ? "UntypedStorage" : storage_class_name(s.dtype));
     p.string(std::to_string(key));
     const std::string& saved = s.storage.saved_location();
     p.string(saved.empty() ? s.storage.device().str() : saved);
-    p.integer(s.numel);
+    p.integer(untyped ? s.numel * static_cast<int64_t>(element_size(s.dtype)) : s.numel);
     p.op('t');
     p.binpersid();
   }
@@ -181,7 +183,10 @@ class TorchPickler {
   void tensor(const Tensor& t, bool requires_grad, bool memoize) {
     if (auto it = tensor_memo_.find(t.impl()); memoize && it != tensor_memo_.end()) return p.memo_get(it->second);
     uint32_t key = storage_key(t.storage(), t.dtype());
-    p.global("torch._utils", "_rebuild_tensor_v2");
+    // As torch 2.x: _rebuild_tensor_v3(untyped storage, offset, size, stride, requires_grad, hooks,
+    // dtype) for the dtypes without a storage class, _rebuild_tensor_v2 for the rest.
+    const bool v3 = needs_untyped_storage(t.dtype());
+    p.global("torch._utils", v3 ? "_rebuild_tensor_v3" : "_rebuild_tensor_v2");
     p.mark();
     persistent_id(key);
     p.integer(t.storage_offset());
@@ -196,6 +201,7 @@ class TorchPickler {
     p.global("collections", "OrderedDict");
     p.tuple(0);
     p.reduce();
+    if (v3) p.global("torch", dtype_name(t.dtype()));
     p.op('t');
     p.reduce();
     if (!memoize) return;

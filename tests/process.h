@@ -23,7 +23,9 @@ struct ProcessResult {
 };
 
 // Runs argv; after each output line, if on_line returns a signal number (> 0), sends it once.
-inline ProcessResult run_process(const std::vector<std::string>& argv, const std::function<int(const std::string&)>& on_line = {}) {
+// on_spawn, if given, learns the child's pid as soon as it exists.
+inline ProcessResult run_process(const std::vector<std::string>& argv, const std::function<int(const std::string&)>& on_line = {},
+                                 const std::function<void(pid_t)>& on_spawn = {}) {
   int fds[2];
   if (pipe(fds) != 0) return {};
   pid_t pid = fork();
@@ -39,6 +41,7 @@ inline ProcessResult run_process(const std::vector<std::string>& argv, const std
     _exit(127);
   }
   close(fds[1]);
+  if (on_spawn) on_spawn(pid);
   ProcessResult r;
   FILE* in = fdopen(fds[0], "r");
   char* buf = nullptr;

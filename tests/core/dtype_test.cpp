@@ -53,11 +53,68 @@ TEST(DType, EveryPairConverts) {
       std::vector<double> got = t.to_vector<double>();
       for (size_t i = 0; i < source.size(); ++i) {
         double want = source[i];
+        // float8 holds 0, 1 and 2 exactly; 100 and 127 round to nearest even: 96 and 128 in both formats.
+        const double in_float8[] = {0, 1, 2, 96, 128};
+        if (a == kFloat8E4M3FN || a == kFloat8E5M2 || b == kFloat8E4M3FN || b == kFloat8E5M2) want = in_float8[i];
         if (a == kBool || b == kBool) want = want != 0 ? 1 : 0;
+        if (b == kInt8 && want > 127) continue;  // 128 (127 through float8) does not fit: not a conversion rule
         EXPECT_EQ(got[i], want) << dtype_name(a) << " -> " << dtype_name(b) << " element " << i;
       }
     }
   }
+}
+
+// float8, by the formats' definitions (OCP FP8: e4m3fn has no infinity and saturates to NaN past
+// 448's rounding range; e5m2 is IEEE-like): every code decodes and encodes back, and the edges.
+TEST(DType, Float8FormatsRoundTripAndRoundToNearestEven) {
+  for (int code = 0; code < 256; ++code) {
+    Float8E4M3FN a;
+    a.bits = static_cast<uint8_t>(code);
+    float fa = a;
+    if ((code & 0x7F) == 0x7F) {
+      EXPECT_TRUE(std::isnan(fa)) << code;
+    } else {
+      EXPECT_EQ(Float8E4M3FN(fa).bits, code) << "e4m3fn code " << code << " = " << fa;
+    }
+    Float8E5M2 b;
+    b.bits = static_cast<uint8_t>(code);
+    float fb = b;
+    if ((code & 0x7C) == 0x7C && (code & 0x03) != 0) {
+      EXPECT_TRUE(std::isnan(fb)) << code;
+    } else {
+      EXPECT_EQ(Float8E5M2(fb).bits, code) << "e5m2 code " << code << " = " << fb;
+    }
+  }
+  EXPECT_EQ(static_cast<float>(Float8E4M3FN(448.0f)), 448.0f);
+  EXPECT_EQ(Float8E4M3FN(448.0f).bits, 0x7E);
+  EXPECT_EQ(static_cast<float>(Float8E4M3FN(464.0f)), 448.0f);  // the midpoint rounds to even
+  EXPECT_TRUE(std::isnan(static_cast<float>(Float8E4M3FN(465.0f))));
+  EXPECT_TRUE(std::isnan(static_cast<float>(Float8E4M3FN(INFINITY))));
+  EXPECT_EQ(Float8E4M3FN(-INFINITY).bits, 0xFF);
+  EXPECT_EQ(static_cast<float>(Float8E4M3FN(0.001953125f)), 0.001953125f);  // 2^-9, the smallest subnormal
+  EXPECT_EQ(static_cast<float>(Float8E4M3FN(0.0009765625f)), 0.0f);         // half of it: ties to even (0)
+  EXPECT_EQ(static_cast<float>(Float8E4M3FN(1.0625f)), 1.0f);               // between 1 and 1.125: even
+  EXPECT_EQ(static_cast<float>(Float8E4M3FN(1.1875f)), 1.25f);
+  EXPECT_EQ(Float8E5M2(57344.0f).bits, 0x7B);
+  EXPECT_EQ(static_cast<float>(Float8E5M2(61439.0f)), 57344.0f);
+  EXPECT_TRUE(std::isinf(static_cast<float>(Float8E5M2(61440.0f))));  // the midpoint rounds to even: infinity
+  EXPECT_EQ(Float8E5M2(-INFINITY).bits, 0xFC);
+  EXPECT_EQ(static_cast<float>(Float8E5M2(1.52587890625e-05f)), 1.52587890625e-05f);  // 2^-16
+  EXPECT_TRUE(std::isnan(static_cast<float>(Float8E5M2(NAN))));
+  EXPECT_EQ(Float8E4M3FN(-0.0f).bits, 0x80);
+}
+
+TEST(DType, TorchTwoStorageDtypesConvertButDoNotPromote) {
+  for (DType t : {kUInt16, kUInt32, kUInt64, kFloat8E4M3FN, kFloat8E5M2}) {
+    EXPECT_EQ(parse_dtype(std::string("torch.") + dtype_name(t)), t);
+    EXPECT_THROW(promote_types(t, kFloat32), ValueError) << dtype_name(t);
+  }
+  EXPECT_EQ(element_size(kUInt64), 8u);
+  EXPECT_EQ(element_size(kFloat8E5M2), 1u);
+  Tensor big = tensor(std::vector<double>{65535, 4294967295.0}, kFloat64);
+  EXPECT_EQ(big.to(kUInt32).to_vector<double>(), (std::vector<double>{65535, 4294967295.0}));
+  EXPECT_EQ(big.slice(0, 0, 1).to(kUInt16).to_vector<int64_t>(), std::vector<int64_t>{65535});
+  EXPECT_THROW(add(ones({2}, kUInt16), ones({2}, kUInt16)), ValueError);  // storage only: no kernels
 }
 
 // complex64/complex128: storage and copy only (as the files PyTorch writes need), no math.

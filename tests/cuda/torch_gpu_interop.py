@@ -7,6 +7,9 @@
    onto cuda:0, its tensors saved there, and with mmap=True onto the CPU, the two loads equal.
 2. PyTorch trains the same cnn on the GPU and saves its state_dict from CUDA tensors; ember's main
    job evaluates that file on the GPU (--eval-only FILE) to PyTorch's own eval accuracy.
+3. The 2.x records: the hand-crafted fixtures (tests/fixtures/pytorch-2.x) load in torch as their
+   sidecars say; tensors torch 2.11 saves in uint16/32/64 and float8 (from the GPU too) pass through
+   `ember convert` and load back in torch bit for bit.
 Writes OUT/result.txt; exits non-zero on the first failure, saying what differed.
 """
 import gzip
@@ -92,8 +95,31 @@ saved = os.path.join(out, "torch_cuda_model.pt")
 torch.save(net.state_dict(), saved)
 ember_acc = ember_accuracy(["--device", "cuda", "--eval-only", saved])
 ember_cpu_acc = ember_accuracy(["--device", "cpu", "--threads", "8", "--eval-only", saved])
+# 3. PyTorch 2.x's newer records, live.
+fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "pytorch-2.x")
+crafted = torch.load(os.path.join(fixtures, "new_dtypes.pt"), weights_only=True)
+if [int(v) for v in crafted["u16"]] != [0, 1000, 65535] or crafted["f8_e4m3fn"].view(torch.uint8).tolist() != [0x38, 0x7E, 0x01, 0xC0, 0x7F]:
+    fail("torch reads the hand-crafted 2.x fixture differently from its sidecar: %s" % crafted)
+src = {"u16": torch.tensor([1, 2, 65535], dtype=torch.uint16), "u32": torch.tensor([4294967295, 3], dtype=torch.uint32),
+       "u64": torch.tensor([2 ** 63 + 5, 1], dtype=torch.uint64),
+       "e4m3": torch.tensor([1.0, -448.0, 0.3], device="cuda").to(torch.float8_e4m3fn),
+       "e5m2": torch.tensor([57344.0, -0.001, 3.0]).to(torch.float8_e5m2),
+       "f32_view": torch.arange(10.0, device="cuda")[2:7]}
+torch_file, ember_file = os.path.join(out, "torch_new_dtypes.pt"), os.path.join(out, "ember_new_dtypes.pt")
+torch.save(src, torch_file)
+env = dict(os.environ, LD_LIBRARY_PATH=os.environ.get("EMBER_LD_LIBRARY_PATH", ""))
+conv = subprocess.run([os.path.join(pack, "bin", "ember"), "convert", torch_file, ember_file], capture_output=True, text=True, env=env)
+if conv.returncode != 0:
+    fail("ember convert of torch %s's file: %s %s" % (torch.__version__, conv.stdout[-300:], conv.stderr[-300:]))
+back = torch.load(ember_file, weights_only=True)
+for k, v in src.items():
+    if back[k].dtype != v.dtype or str(back[k].device) != str(v.device) or \
+            not torch.equal(back[k].cpu().view(torch.uint8), v.cpu().contiguous().view(torch.uint8)):
+        fail("%s (%s on %s) did not survive torch.save -> ember convert -> torch.load: %s" % (k, v.dtype, v.device, back[k]))
+
 line = "torch %s: ember's GPU checkpoint loads (weights_only, mmap); PyTorch's GPU model: accuracy %.4f in PyTorch, " \
-       "%.4f in ember on cuda, %.4f in ember on cpu" % (torch.__version__, torch_acc, ember_acc, ember_cpu_acc)
+       "%.4f in ember on cuda, %.4f in ember on cpu; uint16/32/64 and float8 files pass both ways" % (
+           torch.__version__, torch_acc, ember_acc, ember_cpu_acc)
 print(line)
 with open(os.path.join(out, "result.txt"), "w") as f:
     f.write(line + "\n")

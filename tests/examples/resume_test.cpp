@@ -174,10 +174,20 @@ TEST(Resume, RerunAtMaxStepsDoesNothing) {
 TEST(Resume, SecondTrainerOnTheSameRunDirectoryIsRefused) {
   fs::path dir = fresh("two_trainers");
   ProcessResult second;
-  ProcessResult first = run_process(args(dir), [&](const std::string& line) {
-    if (step_of(line) == 20 && second.lines.empty()) second = run_process(args(dir));
-    return 0;
-  });
+  pid_t first_pid = 0;
+  // The first trainer is stopped (SIGSTOP) at its first step while the second runs: it holds the
+  // lock then however far its output is ahead of this reader on a busy machine.
+  ProcessResult first = run_process(
+      args(dir),
+      [&](const std::string& line) {
+        if (step_of(line) >= 1 && second.lines.empty()) {
+          kill(first_pid, SIGSTOP);
+          second = run_process(args(dir));
+          kill(first_pid, SIGCONT);
+        }
+        return 0;
+      },
+      [&](pid_t pid) { first_pid = pid; });
   ASSERT_EQ(first.exit_code, 0);
   EXPECT_EQ(second.exit_code, 2);
   EXPECT_TRUE(second.has("is in use by pid")) << (second.lines.empty() ? "" : second.lines[0]);

@@ -46,6 +46,9 @@ __device__ Scalar load(const char* p, DType t) {
     case DType::Int16: return {0, *reinterpret_cast<const int16_t*>(p), true};
     case DType::Int8: return {0, *reinterpret_cast<const int8_t*>(p), true};
     case DType::UInt8: return {0, *reinterpret_cast<const uint8_t*>(p), true};
+    case DType::UInt16: return {0, *reinterpret_cast<const uint16_t*>(p), true};
+    case DType::UInt32: return {0, *reinterpret_cast<const uint32_t*>(p), true};
+    case DType::UInt64: return {0, static_cast<int64_t>(*reinterpret_cast<const uint64_t*>(p)), true};
     default: return {0, *reinterpret_cast<const bool*>(p) ? 1 : 0, true};  // Bool
   }
 }
@@ -66,6 +69,9 @@ __device__ void store(char* p, DType t, const Scalar& v) {
     case DType::Int16: *reinterpret_cast<int16_t*>(p) = as<int16_t>(v); break;
     case DType::Int8: *reinterpret_cast<int8_t*>(p) = as<int8_t>(v); break;
     case DType::UInt8: *reinterpret_cast<uint8_t*>(p) = as<uint8_t>(v); break;
+    case DType::UInt16: *reinterpret_cast<uint16_t*>(p) = as<uint16_t>(v); break;
+    case DType::UInt32: *reinterpret_cast<uint32_t*>(p) = as<uint32_t>(v); break;
+    case DType::UInt64: *reinterpret_cast<uint64_t*>(p) = v.integral ? static_cast<uint64_t>(v.i) : as<uint64_t>(v); break;
     default: *reinterpret_cast<bool*>(p) = v.integral ? v.i != 0 : v.f != 0.0; break;  // NaN != 0
   }
 }
@@ -80,6 +86,9 @@ struct ConvertCopy {
   }
 };
 
+void upload(const Tensor& dst, const Tensor& src);
+void download(const Tensor& dst, const Tensor& src);
+
 // dst = src, both on one device, src of dst's shape (possibly through stride-0 dims).
 void device_copy(const Tensor& dst, const Tensor& src) {
   if (dst.dtype() == src.dtype()) {
@@ -91,6 +100,13 @@ void device_copy(const Tensor& dst, const Tensor& src) {
   }
   EMBER_CHECK_VALUE(!is_complex(dst.dtype()) && !is_complex(src.dtype()), "copy: cannot convert ", src.dtype(), " to ",
                     dst.dtype(), " on ", dst.device(), ": ember converts complex tensors on the cpu only");
+  auto is_fp8 = [](DType t) { return t == kFloat8E4M3FN || t == kFloat8E5M2; };
+  if (is_fp8(dst.dtype()) || is_fp8(src.dtype())) {  // rare: converted on the host, by the CPU's rules
+    NoGradGuard no_grad;
+    Tensor host = empty(src.sizes(), TensorOptions(src.dtype()));
+    download(host, src);
+    return upload(dst, host.to(dst.dtype()));
+  }
   for_each_element<2>(dst.sizes(), {&dst, &src},
                       ConvertCopy{ptr<char>(dst), ptr<const char>(src), dst.dtype(), src.dtype(),
                                   static_cast<int64_t>(dst.element_size()), static_cast<int64_t>(src.element_size())},
