@@ -14,9 +14,10 @@
 namespace ember::cpu {
 
 // a: op(A) is m x k, stored row-major with leading dimension lda (k, or m when trans_a);
-// b: op(B) is k x n, ldb likewise; c: m x n with leading dimension ldc, overwritten.
+// b: op(B) is k x n, ldb likewise; c: m x n with leading dimension ldc, overwritten (accumulate:
+// C += op(A) op(B)).
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
-          int64_t ldc);
+          int64_t ldc, bool accumulate = false);
 
 }  // namespace ember::cpu
