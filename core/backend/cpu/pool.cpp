@@ -31,6 +31,48 @@ Window window(const Pool2dParams& p, const Planes& g, int64_t y, int64_t x) {
           padded};
 }
 
+// 2x2, stride 2, no padding: outputs [x0, x0 + n) of row y, a tile at a time. The candidates of
+// each window are a, b (top row), c, e (bottom row), in PyTorch's order: the first maximum wins
+// and a NaN, once seen, wins. Without NaN that is the maximum and the first candidate equal to
+// it, which the compiler vectorizes (de-interleaved into four arrays first); a tile holding a
+// NaN takes the sequential rule instead.
+constexpr int64_t kPoolTile = 64;
+
+template <class T>
+void max_pool_2x2_tile(const T* plane, int64_t w, int64_t y, int64_t x0, int64_t n, T* orow, int64_t* irow) {
+  const int64_t top = 2 * y * w;
+  const T *r0 = plane + top + 2 * x0, *r1 = r0 + w;
+  T a[kPoolTile], b[kPoolTile], c[kPoolTile], e[kPoolTile];
+  int32_t nan = 0;
+  for (int64_t x = 0; x < n; ++x) {
+    a[x] = r0[2 * x], b[x] = r0[2 * x + 1], c[x] = r1[2 * x], e[x] = r1[2 * x + 1];
+    nan |= (a[x] != a[x]) | (b[x] != b[x]) | (c[x] != c[x]) | (e[x] != e[x]);
+  }
+  if (nan) {
+    for (int64_t x = 0; x < n; ++x) {
+      const int64_t at[4] = {top + 2 * (x0 + x), top + 2 * (x0 + x) + 1, top + w + 2 * (x0 + x), top + w + 2 * (x0 + x) + 1};
+      const T v[4] = {a[x], b[x], c[x], e[x]};
+      int k = 0;
+      for (int j = 1; j < 4 && v[k] == v[k]; ++j)
+        if (v[j] > v[k] || v[j] != v[j]) k = j;
+      orow[x0 + x] = v[k];
+      irow[x0 + x] = at[k];
+    }
+    return;
+  }
+  int32_t pick[kPoolTile];
+  for (int64_t x = 0; x < n; ++x) {
+    T m = a[x];
+    m = b[x] > m ? b[x] : m;
+    m = c[x] > m ? c[x] : m;
+    m = e[x] > m ? e[x] : m;
+    const int32_t not_a = a[x] != m, not_b = b[x] != m, not_c = c[x] != m;
+    orow[x0 + x] = m;
+    pick[x] = not_a * (1 + not_b * (1 + not_c));  // the first candidate equal to the maximum
+  }
+  for (int64_t x = 0; x < n; ++x) irow[x0 + x] = top + 2 * (x0 + x) + (pick[x] & 1) + (pick[x] >> 1) * w;
+}
+
 }  // namespace
 
 void CpuBackend::max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& input,
@@ -43,25 +85,13 @@ void CpuBackend::max_pool2d(const Tensor& out, const Tensor& indices, const Tens
     int64_t* ix = static_cast<int64_t*>(indices.data());
     bool two_by_two = p.kernel_h == 2 && p.kernel_w == 2 && p.stride_h == 2 && p.stride_w == 2 && p.pad_h == 0 &&
                       p.pad_w == 0 && p.dilation_h == 1 && p.dilation_w == 1 && g.oh * 2 <= g.h && g.ow * 2 <= g.w;
-    if (two_by_two) {  // the common case: four candidates, no bounds checks (first maximum wins, NaN wins)
+    if (two_by_two) {
       parallel_for(0, g.count, 4, [&](int64_t lo, int64_t hi) {
-        for (int64_t pl = lo; pl < hi; ++pl) {
-          const T* plane = in + pl * g.h * g.w;
-          T* op = o + pl * g.oh * g.ow;
-          int64_t* ipl = ix + pl * g.oh * g.ow;
+        for (int64_t pl = lo; pl < hi; ++pl)
           for (int64_t y = 0; y < g.oh; ++y)
-            for (int64_t x = 0; x < g.ow; ++x) {
-              int64_t at[4] = {2 * y * g.w + 2 * x, 2 * y * g.w + 2 * x + 1, (2 * y + 1) * g.w + 2 * x, (2 * y + 1) * g.w + 2 * x + 1};
-              int64_t best = at[0];
-              for (int k = 1; k < 4; ++k) {
-                T v = plane[at[k]], cur = plane[best];
-                if (cur != cur) break;
-                if (v > cur || v != v) best = at[k];
-              }
-              op[y * g.ow + x] = plane[best];
-              ipl[y * g.ow + x] = best;
-            }
-        }
+            for (int64_t x0 = 0; x0 < g.ow; x0 += kPoolTile)
+              max_pool_2x2_tile(in + pl * g.h * g.w, g.w, y, x0, std::min(kPoolTile, g.ow - x0), o + (pl * g.oh + y) * g.ow,
+                                ix + (pl * g.oh + y) * g.ow);
       });
       return;
     }

@@ -1,0 +1,64 @@
+// max_pool2d's choice of element, against a direct reference of PyTorch's rule (CPU kernel:
+// `if ((val > maxval) || std::isnan(val))` over the window in row-major order, so the first
+// maximum wins and a NaN, once taken, stays): on inputs full of ties (ReLU zeros, -0.0 beside
+// +0.0, few distinct values) and NaNs, at widths spanning several tiles of the 2x2 fast path.
+#include <cmath>
+#include <cstring>
+
+#include <gtest/gtest.h>
+
+#include "ember.h"
+
+using namespace ember;
+
+namespace {
+
+// The reference: window (y, x) of a 2-D plane, kernel k, stride s, no padding.
+void reference(const std::vector<float>& in, int64_t h, int64_t w, int64_t k, int64_t s, std::vector<float>& out,
+               std::vector<int64_t>& idx) {
+  int64_t oh = (h - k) / s + 1, ow = (w - k) / s + 1;
+  out.assign(oh * ow, 0);
+  idx.assign(oh * ow, -1);
+  for (int64_t y = 0; y < oh; ++y)
+    for (int64_t x = 0; x < ow; ++x) {
+      float best = -INFINITY;
+      int64_t at = -1;
+      for (int64_t i = 0; i < k; ++i)
+        for (int64_t j = 0; j < k; ++j) {
+          int64_t p = (y * s + i) * w + x * s + j;
+          float v = in[p];
+          if (at < 0 || (!std::isnan(best) && (v > best || std::isnan(v)))) best = v, at = p;
+        }
+      out[y * ow + x] = best;
+      idx[y * ow + x] = at;
+    }
+}
+
+bool same_bits(float a, float b) { return std::memcmp(&a, &b, 4) == 0 || (std::isnan(a) && std::isnan(b)); }
+
+}  // namespace
+
+TEST(MaxPoolRules, TiesSignedZerosAndNaNsPickWhatPyTorchPicks) {
+  Generator g(11);
+  for (int64_t w : {7, 28, 129, 300}) {  // one tile, several tiles and a ragged last tile, odd widths
+    for (int64_t k : {2, 3}) {           // the 2x2 fast path and the general one
+      const int64_t h = 9;
+      std::vector<float> in = randint(-3, 4, {h * w}, TensorOptions(kFloat32), &g).to_vector<float>();  // few distinct values
+      for (size_t i = 0; i < in.size(); ++i) {
+        if (in[i] < 0) in[i] = (i % 3 == 0) ? -0.0f : 0.0f;  // ReLU'd: runs of equal zeros of both signs
+        if (i % 97 == 5) in[i] = NAN;                         // sparse NaNs
+      }
+      std::vector<float> want;
+      std::vector<int64_t> want_idx;
+      reference(in, h, w, k, k, want, want_idx);
+      PoolResult r = max_pool2d_with_indices(tensor(in, {1, 1, h, w}), k, k);
+      std::vector<float> got = r.values.to_vector<float>();
+      std::vector<int64_t> got_idx = r.indices.to_vector<int64_t>();
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t i = 0; i < got.size(); ++i) {
+        ASSERT_TRUE(same_bits(got[i], want[i])) << "w " << w << " k " << k << " output " << i << ": " << got[i] << " vs " << want[i];
+        ASSERT_EQ(got_idx[i], want_idx[i]) << "w " << w << " k " << k << " output " << i;
+      }
+    }
+  }
+}
