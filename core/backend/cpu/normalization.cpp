@@ -7,6 +7,7 @@
 // not depend on the thread count. Sums run in 16 independent lanes of T per row (which the
 // compiler vectorizes) and add up in double across rows.
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "core/backend/cpu/cpu_backend.h"
@@ -24,30 +25,43 @@ Dims dims_of(const Tensor& t) { return {t.size(0), t.size(1), t.size(2)}; }
 
 int64_t channel_grain(const Dims& d) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, d.n * d.s)); }
 
-// out[c] = sum over n and s of term(c, offset of (n, c, s)).
-template <class T, class Term>
-void channel_sums(const Dims& d, double* out, const Term& term) {
+// out_k[c] = sum over n and s of term_k(c, offset of (n, c, s)), for K terms in one pass over the
+// data (the backward needs two sums of the same elements). Each term sums in the same order as it
+// would alone: 16 lanes of T per row, added up in double across rows.
+template <class T, size_t K, class Terms>
+void channel_sums(const Dims& d, std::array<double*, K> out, const Terms& terms) {
   parallel_for(0, d.c, channel_grain(d), [&](int64_t lo, int64_t hi) {
     if (d.s == 1) {  // [N, C]: walk rows, channels innermost (contiguous)
-      std::fill(out + lo, out + hi, 0.0);
+      for (size_t k = 0; k < K; ++k) std::fill(out[k] + lo, out[k] + hi, 0.0);
       for (int64_t i = 0; i < d.n; ++i)
-        for (int64_t ch = lo; ch < hi; ++ch) out[ch] += static_cast<double>(term(ch, i * d.c + ch));
+        for (int64_t ch = lo; ch < hi; ++ch) {
+          std::array<T, K> v = terms(ch, i * d.c + ch);
+          for (size_t k = 0; k < K; ++k) out[k][ch] += static_cast<double>(v[k]);
+        }
       return;
     }
     for (int64_t ch = lo; ch < hi; ++ch) {
-      double total = 0;
+      std::array<double, K> total{};
       for (int64_t i = 0; i < d.n; ++i) {
         const int64_t base = (i * d.c + ch) * d.s;
-        T lanes[16] = {};
+        T lanes[K][16] = {};
         int64_t j = 0;
         for (; j + 16 <= d.s; j += 16)
-          for (int k = 0; k < 16; ++k) lanes[k] += term(ch, base + j + k);
-        double row = 0;
-        for (; j < d.s; ++j) row += static_cast<double>(term(ch, base + j));
-        for (T v : lanes) row += static_cast<double>(v);
-        total += row;
+          for (int l = 0; l < 16; ++l) {
+            std::array<T, K> v = terms(ch, base + j + l);
+            for (size_t k = 0; k < K; ++k) lanes[k][l] += v[k];
+          }
+        std::array<double, K> row{};
+        for (; j < d.s; ++j) {
+          std::array<T, K> v = terms(ch, base + j);
+          for (size_t k = 0; k < K; ++k) row[k] += static_cast<double>(v[k]);
+        }
+        for (size_t k = 0; k < K; ++k) {
+          for (T v : lanes[k]) row[k] += static_cast<double>(v);
+          total[k] += row[k];
+        }
       }
-      out[ch] = total;
+      for (size_t k = 0; k < K; ++k) out[k][ch] = total[k];
     }
   });
 }
@@ -103,11 +117,11 @@ void CpuBackend::batch_norm_stats(const Tensor& mean, const Tensor& var, const T
     T* m = static_cast<T*>(mean.data());
     T* v = static_cast<T*>(var.data());
     std::vector<double> sums(static_cast<size_t>(d.c));
-    channel_sums<T>(d, sums.data(), [x](int64_t, int64_t at) { return x[at]; });
+    channel_sums<T, 1>(d, {sums.data()}, [x](int64_t, int64_t at) { return std::array<T, 1>{x[at]}; });
     for (int64_t ch = 0; ch < d.c; ++ch) m[ch] = static_cast<T>(sums[ch] / count);
-    channel_sums<T>(d, sums.data(), [x, m](int64_t ch, int64_t at) {
+    channel_sums<T, 1>(d, {sums.data()}, [x, m](int64_t ch, int64_t at) {
       T dev = x[at] - m[ch];
-      return dev * dev;
+      return std::array<T, 1>{dev * dev};
     });
     for (int64_t ch = 0; ch < d.c; ++ch) v[ch] = static_cast<T>(sums[ch] / count);
   });
@@ -139,8 +153,9 @@ void CpuBackend::batch_norm_backward(const Tensor& grad_input, const Tensor& gra
     const T *x = optional_data<T>(input), *dy = optional_data<T>(grad_out);
     const T *m = optional_data<T>(mean), *is = optional_data<T>(invstd), *w = optional_data<T>(weight);
     std::vector<double> sum_dy(static_cast<size_t>(d.c)), sum_dy_xmu(static_cast<size_t>(d.c));
-    channel_sums<T>(d, sum_dy.data(), [dy](int64_t, int64_t at) { return dy[at]; });
-    channel_sums<T>(d, sum_dy_xmu.data(), [dy, x, m](int64_t ch, int64_t at) { return dy[at] * (x[at] - m[ch]); });
+    channel_sums<T, 2>(d, {sum_dy.data(), sum_dy_xmu.data()}, [dy, x, m](int64_t ch, int64_t at) {
+      return std::array<T, 2>{dy[at], dy[at] * (x[at] - m[ch])};
+    });
     if (grad_weight.defined()) {
       T* gw = static_cast<T*>(grad_weight.data());
       for (int64_t ch = 0; ch < d.c; ++ch) gw[ch] = static_cast<T>(sum_dy_xmu[ch] * is[ch]);
