@@ -116,14 +116,38 @@ void CpuBackend::batch_norm_stats(const Tensor& mean, const Tensor& var, const T
     const double count = static_cast<double>(d.n * d.s);
     T* m = static_cast<T*>(mean.data());
     T* v = static_cast<T*>(var.data());
-    std::vector<double> sums(static_cast<size_t>(d.c));
-    channel_sums<T, 1>(d, {sums.data()}, [x](int64_t, int64_t at) { return std::array<T, 1>{x[at]}; });
-    for (int64_t ch = 0; ch < d.c; ++ch) m[ch] = static_cast<T>(sums[ch] / count);
-    channel_sums<T, 1>(d, {sums.data()}, [x, m](int64_t ch, int64_t at) {
+    // One pass over the data: sums of (x - K) and (x - K)^2 with K a value of the channel (its
+    // first), then var = E[(x-K)^2] - E[x-K]^2, which cancels at most ~16 ulp of the sums while
+    // the mean lies within 4 spreads of K. A channel where it does not (an outlier first, whose
+    // subtraction also rounds away the others' low bits) is summed again as before the shift
+    // existed: its mean, then its variance around that mean.
+    std::vector<T> shift(static_cast<size_t>(d.c));
+    for (int64_t ch = 0; ch < d.c; ++ch) shift[ch] = d.n * d.s > 0 ? x[ch * d.s] : T(0);
+    const T* k = shift.data();
+    std::vector<double> s1(static_cast<size_t>(d.c)), s2(static_cast<size_t>(d.c));
+    channel_sums<T, 2>(d, {s1.data(), s2.data()}, [x, k](int64_t ch, int64_t at) {
+      T dev = x[at] - k[ch];
+      return std::array<T, 2>{dev, dev * dev};
+    });
+    std::vector<char> redo(static_cast<size_t>(d.c));
+    bool any = false;
+    for (int64_t ch = 0; ch < d.c; ++ch) {
+      double offset = s1[ch] / count, spread = s2[ch] / count - offset * offset;
+      m[ch] = static_cast<T>(static_cast<double>(k[ch]) + offset);
+      v[ch] = static_cast<T>(std::max(spread, 0.0));
+      redo[ch] = !(offset * offset <= 16 * spread);  // also NaN and inf
+      any = any || redo[ch];
+    }
+    if (!any) return;
+    channel_sums<T, 1>(d, {s1.data()}, [x](int64_t, int64_t at) { return std::array<T, 1>{x[at]}; });
+    for (int64_t ch = 0; ch < d.c; ++ch)
+      if (redo[ch]) m[ch] = static_cast<T>(s1[ch] / count);
+    channel_sums<T, 1>(d, {s2.data()}, [x, m](int64_t ch, int64_t at) {
       T dev = x[at] - m[ch];
       return std::array<T, 1>{dev * dev};
     });
-    for (int64_t ch = 0; ch < d.c; ++ch) v[ch] = static_cast<T>(sums[ch] / count);
+    for (int64_t ch = 0; ch < d.c; ++ch)
+      if (redo[ch]) v[ch] = static_cast<T>(s2[ch] / count);
   });
 }
 
