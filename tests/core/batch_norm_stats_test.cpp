@@ -12,6 +12,7 @@ using namespace ember;
 TEST(BatchNormStats, MeanAndVarianceHoldOnChannelsThatDefeatAShiftedSum) {
   const int64_t n = 16, c = 4, s = 50;
   Generator gen(3);
+  const int before = get_num_threads();
   std::vector<float> x = randn({n * c * s}, TensorOptions(kFloat32), &gen).to_vector<float>();
   for (int64_t b = 0; b < n; ++b)
     for (int64_t j = 0; j < s; ++j) {
@@ -39,5 +40,5 @@ TEST(BatchNormStats, MeanAndVarianceHoldOnChannelsThatDefeatAShiftedSum) {
       EXPECT_NEAR(got_var[ch], unbiased, 1e-5 * unbiased) << "channel " << ch << " at " << threads << " thread(s)";
     }
   }
-  set_num_threads(1);
+  set_num_threads(before);
 }

@@ -1,6 +1,7 @@
-// Batch normalization on contiguous [N, C, S] tensors, fused: statistics in two passes (mean,
-// then squared deviations: no cancellation), the affine map in one, and the backward in two
-// (per-channel sums of dy and dy * (x - mean), then dx). The composite version it replaces made a
+// Batch normalization on contiguous [N, C, S] tensors, fused: statistics in one pass (sums shifted
+// by a value of each channel; two more, mean then squared deviations, for a channel the shift does
+// not suit), the affine map in one, and the backward in two (per-channel sums of dy and
+// dy * (x - mean) together, then dx). The composite version it replaces made a
 // dozen passes and as many temporaries.
 //
 // Channels are the unit of parallel work and every channel sums in a fixed order, so results do
