@@ -91,3 +91,31 @@ TEST(Distributions, DropoutScalesAndZeroes) {
   for (float f : v) EXPECT_TRUE(f == 0.0f || std::abs(f - 1.0f / 0.75f) < 1e-6);
   EXPECT_TRUE(dropout(x, 0.25, false, &g).is_same(x));  // identity outside training
 }
+
+// bernoulli's float32 fill draws eight counters at a time (core/backend/cpu/philox_lanes.h): every
+// element must equal the scalar definition, uniform_double(block(offset + i, seed)) < p, for
+// probabilities at the edges, lengths off the lane width, counters whose low word wraps past 2^32,
+// and any split between threads.
+TEST(Distributions, BernoulliDrawsTheScalarDefinitionElementForElement) {
+  const int before = get_num_threads();
+  const uint64_t seed = 0x1234567890abcdefULL;
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (uint64_t offset : {uint64_t{0}, uint64_t{5}, (uint64_t{1} << 32) - 13, (uint64_t{3} << 32) + 1})
+      for (double p : {0.0, 1e-9, 0.3, 0.5, 0.8, 1.0 - 1e-12, 1.0})
+        for (int64_t n : {1, 7, 8, 13, 20011}) {
+          for (DType dtype : {kFloat32, kFloat64}) {
+            Generator g(seed);
+            g.set_state({seed, offset});
+            std::vector<double> got = bernoulli({n}, p, TensorOptions(dtype), &g).to(kFloat64).to_vector<double>();
+            int64_t mismatches = 0;
+            for (int64_t i = 0; i < n; ++i) {
+              double want = philox::uniform_double(philox::block(offset + static_cast<uint64_t>(i), seed)) < p ? 1.0 : 0.0;
+              mismatches += got[static_cast<size_t>(i)] != want;
+            }
+            EXPECT_EQ(mismatches, 0) << "p " << p << ", n " << n << ", offset " << offset << ", " << threads << " threads";
+          }
+        }
+  }
+  set_num_threads(before);
+}

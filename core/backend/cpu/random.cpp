@@ -1,6 +1,9 @@
 // Random fills from Philox: element i of a call uses counter offset + i, so any chunking of the
 // work (threads, devices) produces the same values.
+#include <algorithm>
+
 #include "core/backend/cpu/cpu_backend.h"
+#include "core/backend/cpu/philox_lanes.h"
 #include "core/random/philox.h"
 #include "core/threads.h"
 
@@ -43,7 +46,22 @@ void CpuBackend::normal(const Tensor& out, double mean, double std, uint64_t see
 }
 
 void CpuBackend::bernoulli(const Tensor& out, double p, uint64_t seed, uint64_t offset) {
-  generate(out, seed, offset, [&](const auto& r) { return philox::uniform_double(r) < p ? 1.0 : 0.0; });
+  const uint64_t threshold = philox_lanes::threshold(p);
+  if (out.dtype() != kFloat32 || !philox_lanes::kVectorized) {
+    generate(out, seed, offset, [&](const auto& r) { return philox_lanes::draw(r, threshold) ? 1.0 : 0.0; });
+    return;
+  }
+  EMBER_CHECK(out.is_contiguous(), "random fill: expected a contiguous output");
+  float* o = static_cast<float*>(out.data());
+  if (threshold == uint64_t{1} << 53) return std::fill(o, o + out.numel(), 1.0f);  // p = 1: every draw is 1
+  // Every element has its own counter, so any split into chunks (and lanes) draws the same mask.
+  parallel_for(0, out.numel(), 8192, [&](int64_t lo, int64_t hi) {
+    int64_t i = lo;
+#if defined(__AVX2__)
+    for (; i + 8 <= hi; i += 8) philox_lanes::bernoulli8(o + i, offset + static_cast<uint64_t>(i), seed, threshold, 1.0f);
+#endif
+    for (; i < hi; ++i) o[i] = philox_lanes::draw(philox::block(offset + static_cast<uint64_t>(i), seed), threshold) ? 1.0f : 0.0f;
+  });
 }
 
 }  // namespace ember::cpu
