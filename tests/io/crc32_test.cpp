@@ -32,8 +32,8 @@ TEST(Crc32, KnownAnswers) {
 }
 
 TEST(Crc32, MatchesZlibForEveryLengthOffsetAndStart) {
-  std::printf("folding paths on this CPU: PCLMULQDQ %s, VPCLMULQDQ with AVX-512 %s\n", io::has_pclmul() ? "yes" : "no",
-              io::has_vpclmul() ? "yes" : "no");
+  std::printf("folding paths on this CPU: PCLMULQDQ %s, VPCLMULQDQ with AVX2 %s, with AVX-512 %s\n",
+              io::has_pclmul() ? "yes" : "no", io::has_vpclmul256() ? "yes" : "no", io::has_vpclmul() ? "yes" : "no");
   std::vector<uint8_t> bytes = random_bytes(3000, 1);
   for (size_t offset : {0, 1, 7, 15}) {
     for (size_t n = 0; n + offset <= bytes.size(); n += (n < 600 ? 1 : 37)) {
@@ -41,10 +41,10 @@ TEST(Crc32, MatchesZlibForEveryLengthOffsetAndStart) {
         uint32_t expected = io::crc32_reference(bytes.data() + offset, n, start);
         ASSERT_EQ(io::crc32_of(bytes.data() + offset, n, start), expected)
             << "offset " << offset << " length " << n << " start " << start;
-        // Each folding path on its own (128-bit lanes, and 512-bit lanes where the CPU has them).
-        for (bool wide : {false, true})
-          ASSERT_EQ(io::crc32_folded(bytes.data() + offset, n, start, wide), expected)
-              << (wide ? "wide" : "narrow") << " offset " << offset << " length " << n << " start " << start;
+        // Each folding path on its own (128-bit lanes, and 256- and 512-bit where the CPU has them).
+        for (int lane_bits : {128, 256, 512})
+          ASSERT_EQ(io::crc32_folded(bytes.data() + offset, n, start, lane_bits), expected)
+              << lane_bits << "-bit lanes, offset " << offset << " length " << n << " start " << start;
       }
     }
   }
