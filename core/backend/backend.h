@@ -114,6 +114,11 @@ class Backend {
                                      const Tensor& weight, const Conv2dParams& p) = 0;
   virtual void conv2d_backward_weight(const Tensor& grad_weight, const Tensor& grad_out,
                                       const Tensor& input, const Conv2dParams& p) = 0;
+  // conv2d_backward_weight, and grad_bias [OC] = grad_out summed over N, H and W (the bias's
+  // gradient). A backend may fuse the two passes over grad_out; this default makes both.
+  virtual void conv2d_backward_weight_bias(const Tensor& grad_weight, const Tensor& grad_bias,
+                                           const Tensor& grad_out, const Tensor& input,
+                                           const Conv2dParams& p);
 
   // Pooling on contiguous NCHW tensors. indices (int64) hold h*W + w within each input plane.
   virtual void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& input,

@@ -48,6 +48,11 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Siz
       Tensor g = g_in.contiguous();
       Tensor gx, gw;  // skipped when not needed: the first layer's input rarely requires grad
       if (need_input) backend_of(g).conv2d_backward_input(gx = empty_like(x), g, w, p);
+      if (need_weight && has_bias) {  // one pass over g for both (the cpu sums g's rows while they are in cache)
+        Tensor gb = empty({w.size(0)}, TensorOptions(g.dtype()).device(g.device()));
+        backend_of(g).conv2d_backward_weight_bias(gw = empty_like(w), gb, g, x, p);
+        return std::vector<Tensor>{gx, gw, gb};
+      }
       if (need_weight) backend_of(g).conv2d_backward_weight(gw = empty_like(w), g, x, p);
       std::vector<Tensor> grads{gx, gw};
       if (has_bias) grads.push_back(sum(g, {0, 2, 3}));

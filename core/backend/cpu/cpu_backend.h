@@ -43,6 +43,8 @@ class CpuBackend final : public Backend {
                              const Tensor& weight, const Conv2dParams& p) override;
   void conv2d_backward_weight(const Tensor& grad_weight, const Tensor& grad_out,
                               const Tensor& input, const Conv2dParams& p) override;
+  void conv2d_backward_weight_bias(const Tensor& grad_weight, const Tensor& grad_bias, const Tensor& grad_out,
+                                   const Tensor& input, const Conv2dParams& p) override;
 
   void batch_norm_stats(const Tensor& mean, const Tensor& var, const Tensor& input) override;
   void batch_norm_apply(const Tensor& out, const Tensor& input, const Tensor& mean, const Tensor& invstd,
