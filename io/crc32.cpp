@@ -143,11 +143,9 @@ __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.1"))) uint32_t crc32_vpclmul2
   static constexpr uint64_t k1056 = fold_constant(1056), k992 = fold_constant(992);
   static constexpr uint64_t k288 = fold_constant(288), k224 = fold_constant(224);
   static constexpr uint64_t k160 = fold_constant(160), k96 = fold_constant(96);
-  auto lanes_of = [](uint64_t lo, uint64_t hi) {  // (lo, hi) in each of the two 128-bit lanes
-    long long l = static_cast<long long>(lo), h = static_cast<long long>(hi);
-    return _mm256_setr_epi64x(l, h, l, h);
-  };
-  const __m256i by1024 = lanes_of(k1056, k992), by256 = lanes_of(k288, k224);
+  // (lo, hi) in each of the two 128-bit lanes
+  const __m256i by1024 = _mm256_broadcastsi128_si256(pair(k1056, k992));
+  const __m256i by256 = _mm256_broadcastsi128_si256(pair(k288, k224));
   const __m128i by128 = pair(k160, k96);
   __m256i y0 = _mm256_xor_si256(load256(p), _mm256_zextsi128_si256(_mm_cvtsi32_si128(static_cast<int>(~crc))));
   __m256i y1 = load256(p + 32), y2 = load256(p + 64), y3 = load256(p + 96);

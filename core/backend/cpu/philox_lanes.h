@@ -3,7 +3,7 @@
 // counter + l, so a mask is the same whichever path draws it, on any machine or device.
 //
 // One block per element and ten dependent rounds of two 32x32->64 multiplies made the scalar
-// dropout mask ~18 ns an element (6.5 ms of the cnn's 120 ms step); eight lanes take ~3 ns.
+// dropout mask ~18 ns an element (6.5 ms of the cnn's 120 ms step); eight lanes take ~3.5 ns.
 #pragma once
 
 #include <cstdint>
