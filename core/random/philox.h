@@ -18,10 +18,13 @@ struct Block {
   EMBER_HD uint32_t operator[](int i) const { return w[i]; }
 };
 
+// The round multipliers and the key's Weyl increments (also used by the CPU's 8-lane version,
+// core/backend/cpu/philox_lanes.h).
+constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
+constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
+
 // Compiled for the CPU and for CUDA devices alike (EMBER_HD), so both backends draw the same bits.
 EMBER_HD inline Block block(uint64_t counter, uint64_t key) {
-  constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
-  constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
   uint32_t c0 = static_cast<uint32_t>(counter), c1 = static_cast<uint32_t>(counter >> 32);
   uint32_t c2 = 0, c3 = 0;
   uint32_t k0 = static_cast<uint32_t>(key), k1 = static_cast<uint32_t>(key >> 32);

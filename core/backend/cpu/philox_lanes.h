@@ -50,8 +50,8 @@ inline void blocks8(uint64_t counter, uint64_t key, __m256i& w0, __m256i& w1) {
   __m256i wrapped = _mm256_cmpgt_epi32(_mm256_xor_si256(first, sign), _mm256_xor_si256(c0, sign));
   __m256i c1 = _mm256_sub_epi32(_mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(counter >> 32))), wrapped);
   __m256i c2 = _mm256_setzero_si256(), c3 = _mm256_setzero_si256();
-  const __m256i m0 = _mm256_set1_epi32(static_cast<int>(0xD2511F53u));
-  const __m256i m1 = _mm256_set1_epi32(static_cast<int>(0xCD9E8D57u));
+  const __m256i m0 = _mm256_set1_epi32(static_cast<int>(philox::kM0));
+  const __m256i m1 = _mm256_set1_epi32(static_cast<int>(philox::kM1));
   uint32_t k0 = static_cast<uint32_t>(key), k1 = static_cast<uint32_t>(key >> 32);
   for (int round = 0; round < 10; ++round) {
     __m256i lo0, hi0, lo1, hi1;
@@ -63,8 +63,8 @@ inline void blocks8(uint64_t counter, uint64_t key, __m256i& w0, __m256i& w1) {
     c3 = lo0;
     c0 = n0;
     c2 = n2;
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
+    k0 += philox::kW0;
+    k1 += philox::kW1;
   }
   w0 = c0;
   w1 = c1;
