@@ -62,3 +62,32 @@ TEST(MaxPoolRules, TiesSignedZerosAndNaNsPickWhatPyTorchPicks) {
     }
   }
 }
+
+// The gradient goes to the element each window picked and nowhere else, with rows and columns no
+// window covers (odd H and W) zero. The gradient's memory is handed out by the CPU block cache, so
+// a block of the same size filled with NaN is freed just before: an element the kernel forgets
+// to write shows as NaN.
+TEST(MaxPoolRules, GradientReachesThePickedElementAndZeroesTheRest) {
+  Generator g(12);
+  for (int64_t w : {7, 28, 129}) {
+    for (int64_t h : {8, 9}) {
+      for (int64_t k : {2, 3}) {
+        std::vector<float> in = randint(-3, 4, {h * w}, TensorOptions(kFloat32), &g).to_vector<float>();
+        std::vector<float> want_out;
+        std::vector<int64_t> idx;
+        reference(in, h, w, k, k, want_out, idx);
+        Tensor x = tensor(in, {1, 1, h, w}).requires_grad_(true);
+        Tensor y = max_pool2d(x, k, k);
+        Tensor gy = randn(y.sizes(), TensorOptions(kFloat32), &g);
+        std::vector<float> go = gy.to_vector<float>(), want(static_cast<size_t>(h * w), 0.0f);
+        for (size_t i = 0; i < idx.size(); ++i) want[static_cast<size_t>(idx[i])] += go[i];
+        { Tensor junk = full({1, 1, h, w}, NAN); }
+        y.backward(gy);
+        std::vector<float> got = x.grad().to_vector<float>();
+        for (size_t i = 0; i < got.size(); ++i)
+          ASSERT_TRUE(same_bits(got[i], want[i])) << "h " << h << " w " << w << " k " << k << " element " << i << ": " << got[i]
+                                                  << " vs " << want[i];
+      }
+    }
+  }
+}
