@@ -49,16 +49,16 @@ void forward(const Tensor& out, const Tensor& input, const Tensor& weight, const
   for_each_sample_chunk(g.n, sample_chunks(g.n), [&](int64_t, int64_t b0, int64_t b1) {
     PatchMatrix<T> col(g, p);
     for (int64_t b = b0; b < b1; ++b) {
+      // With a bias, the output starts as the bias and the product accumulates onto it: one pass
+      // over the output instead of the GEMM's zeroing (BLAS clears C when beta = 0) and a second
+      // pass adding the bias.
+      if (bv)
+        for (int64_t k = 0; k < g.oc; ++k) std::fill_n(o + (b * g.oc + k) * ohw, ohw, bv[k]);
       for (int64_t group = 0; group < g.groups; ++group) {
         col.gather(x + b * in_plane, group);
         gemm<T>(false, false, g.ocg(), ohw, g.patch(), w + group * g.ocg() * g.patch(), g.patch(), col.data(), ohw,
-                o + (b * g.oc + group * g.ocg()) * ohw, ohw);
+                o + (b * g.oc + group * g.ocg()) * ohw, ohw, /*accumulate=*/bv != nullptr);
       }
-      if (bv)
-        for (int64_t k = 0; k < g.oc; ++k) {
-          T* row = o + (b * g.oc + k) * ohw;
-          for (int64_t i = 0; i < ohw; ++i) row[i] += bv[k];
-        }
     }
   });
 }
