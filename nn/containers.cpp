@@ -1,5 +1,10 @@
 #include "nn/containers.h"
 
+#include <typeinfo>
+
+#include "nn/layers.h"
+#include "nn/normalization.h"
+
 namespace ember::nn {
 
 Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules) : Sequential() {
@@ -8,9 +13,23 @@ Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules) :
 
 void Sequential::push_back(std::shared_ptr<Module> module) { add_child(std::to_string(size()), std::move(module)); }
 
+namespace {
+// Exactly a BatchNorm1d/2d or a ReLU: a subclass may override forward, and then is run as written.
+bool is_batch_norm(const Module& m) { return typeid(m) == typeid(BatchNorm1d) || typeid(m) == typeid(BatchNorm2d); }
+bool is_relu(const Module& m) { return typeid(m) == typeid(ReLU); }
+}  // namespace
+
 Tensor Sequential::forward(const Tensor& x) {
+  const auto& modules = children();
   Tensor h = x;
-  for (const auto& m : children()) h = m->forward(h);
+  for (size_t i = 0; i < modules.size(); ++i) {
+    if (i + 1 < modules.size() && is_batch_norm(*modules[i]) && is_relu(*modules[i + 1])) {
+      h = static_cast<BatchNorm&>(*modules[i]).forward_relu(h);
+      ++i;
+      continue;
+    }
+    h = modules[i]->forward(h);
+  }
   return h;
 }
 

@@ -25,6 +25,9 @@ class BatchNorm : public Module {
  public:
   BatchNorm(const char* type_name, BatchNormOptions options, int64_t min_dim, int64_t max_dim);
   Tensor forward(const Tensor& x) override;
+  // relu(forward(x)) as one fused op (batch_norm_relu); Sequential calls it for a BatchNorm
+  // directly followed by a ReLU.
+  Tensor forward_relu(const Tensor& x);
   nlohmann::json config() const override;
   std::string extra_repr() const override;
   int64_t state_dict_version() const override { return 2; }
@@ -37,6 +40,7 @@ class BatchNorm : public Module {
   void upgrade_state_dict(io::Dict& dict, const std::string& prefix, std::optional<int64_t> version) const override;
 
  private:
+  Tensor normalize(const Tensor& x, bool relu);
   int64_t min_dim_, max_dim_;
 };
 

@@ -2,6 +2,7 @@
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/backend/cuda/dispatch.h"
+#include "core/ops/factories.h"
 
 namespace ember {
 
@@ -16,6 +17,20 @@ void Backend::conv2d_backward_weight_bias(const Tensor& grad_weight, const Tenso
   conv2d_backward_weight(grad_weight, grad_out, input, p);
   if (grad_out.numel() == 0) return fill(grad_bias, 0.0);
   reduce(ReduceOp::Sum, grad_bias.view({1, grad_bias.numel(), 1, 1}), grad_out, {true, false, true, true});
+}
+
+void Backend::batch_norm_apply_relu(const Tensor& out, const Tensor& input, const Tensor& mean, const Tensor& invstd,
+                                    const Tensor& weight, const Tensor& bias) {
+  batch_norm_apply(out, input, mean, invstd, weight, bias);
+  unary(UnaryOp::Relu, out, out, {});
+}
+
+void Backend::batch_norm_relu_backward(const Tensor& grad_input, const Tensor& grad_weight, const Tensor& grad_bias,
+                                       const Tensor& grad_out, const Tensor& output, const Tensor& input,
+                                       const Tensor& mean, const Tensor& invstd, const Tensor& weight, bool training) {
+  Tensor masked = empty(grad_out.sizes(), TensorOptions(grad_out.dtype()).device(grad_out.device()));
+  binary(BinaryOp::ReluBackward, masked, grad_out, output, 0.0);
+  batch_norm_backward(grad_input, grad_weight, grad_bias, masked, input, mean, invstd, weight, training);
 }
 
 }  // namespace ember

@@ -142,6 +142,16 @@ class Backend {
                                    const Tensor& grad_bias, const Tensor& grad_out,
                                    const Tensor& input, const Tensor& mean, const Tensor& invstd,
                                    const Tensor& weight, bool training) = 0;
+  // relu(batch_norm) fused (ops' batch_norm_relu): apply with max(y, 0) taken as y is written
+  // (ReLU's rule: y > 0 ? y : 0), and the backward of both for grad_out, the ReLU's mask read
+  // from the fused op's `output` (output > 0 exactly where the normalized value was). A backend
+  // may fuse the passes; these defaults make them separately.
+  virtual void batch_norm_apply_relu(const Tensor& out, const Tensor& input, const Tensor& mean,
+                                     const Tensor& invstd, const Tensor& weight, const Tensor& bias);
+  virtual void batch_norm_relu_backward(const Tensor& grad_input, const Tensor& grad_weight,
+                                        const Tensor& grad_bias, const Tensor& grad_out,
+                                        const Tensor& output, const Tensor& input, const Tensor& mean,
+                                        const Tensor& invstd, const Tensor& weight, bool training);
 
   // Fused optimizer updates on contiguous tensors of one float dtype, all updated in place
   // (max_exp_avg_sq only with amsgrad).

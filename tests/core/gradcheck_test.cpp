@@ -149,6 +149,11 @@ TEST_F(Gradcheck, Normalization) {
   // A non-contiguous input.
   check([](const Inputs& x) { return batch_norm(x[0].transpose(0, 2), Tensor(), Tensor(), x[1], x[2], true, 0.1, 1e-5); },
         {input({5, 3, 4}), input({3}), input({3})});
+  // Fused with the ReLU after it, in training and evaluation.
+  check([](const Inputs& x) { return batch_norm_relu(x[0], Tensor(), Tensor(), x[1], x[2], true, 0.1, 1e-5); },
+        {input({3, 2, 5, 5}), input({2}), input({2})});
+  check([&](const Inputs& x) { return batch_norm_relu(x[0], rm, rv, x[1], x[2], false, 0.1, 1e-5); },
+        {input({4, 3, 17}), input({3}), input({3})});
 }
 
 TEST_F(Gradcheck, BatchNormKeepsPrecisionForLargeMeans) {

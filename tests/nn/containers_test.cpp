@@ -1,0 +1,68 @@
+// Sequential's fusion of a BatchNorm directly followed by a ReLU: the fused op runs (its grad_fn
+// names it), and the model computes what running its modules one by one computes, bit for bit,
+// values, running statistics and gradients; a ReLU subclass, or a ReLU not directly after the
+// BatchNorm, runs as written.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "ember.h"
+
+using namespace ember;
+
+namespace {
+
+// A ReLU whose forward does something else: Sequential must call it.
+struct ShiftedReLU : nn::ReLU {
+  Tensor forward(const Tensor& x) override { return add(relu(x), 1.0); }
+};
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+  std::vector<float> x = a.contiguous().to_vector<float>(), y = b.contiguous().to_vector<float>();
+  return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
+}
+
+std::shared_ptr<nn::Sequential> conv_block() {
+  manual_seed(3);
+  return std::make_shared<nn::Sequential>(std::make_shared<nn::Conv2d>(nn::Conv2dOptions(2, 4, 3).padding(1)),
+                                          std::make_shared<nn::BatchNorm2d>(4), std::make_shared<nn::ReLU>(),
+                                          std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(4 * 25, 3),
+                                          std::make_shared<nn::BatchNorm1d>(3), std::make_shared<nn::ReLU>());
+}
+
+}  // namespace
+
+TEST(Sequential, FusesBatchNormAndReluWithTheSameResultsAsTheModulesOneByOne) {
+  for (bool training : {true, false}) {
+    auto fused = conv_block(), stepwise = conv_block();
+    fused->train(training);
+    stepwise->train(training);
+    Tensor x = randn({6, 2, 5, 5});
+    Tensor y = fused->forward(x);
+    EXPECT_EQ(y.grad_fn()->name, "BatchNormReluBackward0");
+    Tensor h = x;
+    for (size_t i = 0; i < stepwise->size(); ++i) h = (*stepwise)[i]->forward(h);
+    EXPECT_EQ(h.grad_fn()->name, "ReluBackward0");
+    ASSERT_TRUE(same_bits(y, h)) << (training ? "training" : "eval");
+    Tensor g = randn(y.sizes());
+    y.backward(g);
+    h.backward(g);
+    auto a = fused->named_parameters(), b = stepwise->named_parameters();
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(same_bits(a[i].second.grad(), b[i].second.grad())) << a[i].first;
+    auto sa = fused->named_buffers(), sb = stepwise->named_buffers();
+    for (size_t i = 0; i < sa.size(); ++i)
+      if (sa[i].second.dtype() == kFloat32) EXPECT_TRUE(same_bits(sa[i].second, sb[i].second)) << sa[i].first;
+  }
+}
+
+TEST(Sequential, RunsAReluSubclassOrAnInterruptedPairAsWritten) {
+  nn::Sequential custom(std::make_shared<nn::BatchNorm1d>(3), std::make_shared<ShiftedReLU>());
+  Tensor x = randn({8, 3});
+  Tensor y = custom.forward(x);
+  EXPECT_EQ(y.grad_fn()->name, "AddBackward1");  // add(tensor, scalar), as PyTorch names it
+  EXPECT_GE(min(y).item<double>(), 1.0);
+
+  nn::Sequential apart(std::make_shared<nn::BatchNorm1d>(3), std::make_shared<nn::Dropout>(0.0), std::make_shared<nn::ReLU>());
+  EXPECT_EQ(apart.forward(x).grad_fn()->name, "ReluBackward0");
+}
