@@ -6,6 +6,10 @@
 #include <cblas.h>
 #endif
 
+#ifdef EMBER_HAVE_ONEDNN
+#include <dnnl.h>
+#endif
+
 #include "core/error.h"
 
 namespace ember {
@@ -32,11 +36,20 @@ std::string cpu_gemm_engine() {
 #endif
   if (isa.empty()) isa = "no SIMD";
   std::string eigen = str("Eigen ", EIGEN_WORLD_VERSION, ".", EIGEN_MAJOR_VERSION, ".", EIGEN_MINOR_VERSION, " (", isa, ")");
-#ifdef EMBER_HAVE_OPENBLAS
-  return str("OpenBLAS (", openblas_get_config(), "); ", eigen, " for integer and in-parallel products");
-#else
-  return eigen;
+  std::string blas;
+#ifdef EMBER_HAVE_ONEDNN
+  // The ISA oneDNN dispatches to on this CPU (capped by DNNL_MAX_CPU_ISA): the flags nest.
+  const unsigned isa_bits = dnnl_get_effective_cpu_isa();
+  const char* kernels = (isa_bits & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core ? "AVX-512"
+                        : (isa_bits & dnnl_cpu_isa_avx2) == dnnl_cpu_isa_avx2             ? "AVX2"
+                                                                                          : "pre-AVX2";
+  const dnnl_version_t* v = dnnl_version();
+  blas = str("oneDNN ", v->major, ".", v->minor, ".", v->patch, " (float, its ", kernels, " kernels; single-threaded, ember splits)");
 #endif
+#ifdef EMBER_HAVE_OPENBLAS
+  blas += str(blas.empty() ? "" : "; ", "OpenBLAS (", openblas_get_config(), blas.empty() ? ")" : ") for double");
+#endif
+  return blas.empty() ? eigen : str(blas, "; ", eigen, " for the other types");
 }
 
 }  // namespace ember

@@ -13,6 +13,12 @@
 #include <cblas.h>
 #endif
 
+#ifdef EMBER_HAVE_ONEDNN
+#include <dnnl.h>
+#endif
+
+#include "core/error.h"
+
 namespace ember::cpu {
 
 namespace {
@@ -47,24 +53,65 @@ bool in_parallel_region() {
 #endif
 }
 
+#if defined(EMBER_HAVE_OPENBLAS) || defined(EMBER_HAVE_ONEDNN)
+#define EMBER_HAVE_BLAS 1
+
+#ifdef EMBER_HAVE_ONEDNN
+// oneDNN threads a product itself over OpenMP's omp_get_max_threads(), which ember's thread count
+// does not set; ember splits products itself, so each call is made single-threaded by setting the
+// calling thread's OpenMP count (a per-thread setting) to 1 for its duration.
+void onednn_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                  int64_t ldb, float* c, int64_t ldc, float beta) {
+#ifdef _OPENMP
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+#endif
+  dnnl_status_t status = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+#ifdef _OPENMP
+  omp_set_num_threads(saved);
+#endif
+  EMBER_CHECK(status == dnnl_success, "gemm: oneDNN's dnnl_sgemm failed with status ", static_cast<int>(status), " on ",
+              m, "x", k, (trans_a ? " (A transposed)" : ""), " times ", k, "x", n, (trans_b ? " (B transposed)" : ""));
+}
+#endif
+
+// The types the build's BLAS takes: float through oneDNN (else OpenBLAS), double through OpenBLAS.
+template <class T>
+constexpr bool blas_takes() {
 #ifdef EMBER_HAVE_OPENBLAS
+  return std::is_same_v<T, float> || std::is_same_v<T, double>;
+#else
+  return std::is_same_v<T, float>;
+#endif
+}
+
+// One single-threaded product on the engine the build chose for T.
 template <class T>
 void blas_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
                int64_t ldc, bool accumulate) {
-  auto ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
+  static_assert(blas_takes<T>());
   const T beta = accumulate ? T(1) : T(0);
+#ifdef EMBER_HAVE_ONEDNN
+  if constexpr (std::is_same_v<T, float>) {
+    onednn_sgemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, beta);
+    return;
+  }
+#endif
+#ifdef EMBER_HAVE_OPENBLAS
+  auto ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
   if constexpr (std::is_same_v<T, float>)
     cblas_sgemm(CblasRowMajor, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a, static_cast<int>(lda), b,
                 static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
   else
     cblas_dgemm(CblasRowMajor, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0, a, static_cast<int>(lda), b,
                 static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+#endif
 }
 
-// OpenBLAS runs single-threaded (its own pthread pool and OpenMP's spinning workers would fight
-// over the cores): ember splits a large product itself, into one block of C's rows or columns
-// per thread, each an independent single-threaded GEMM — the split depends only on the shape and
-// the thread count.
+// The BLAS runs single-threaded (OpenBLAS's own pthread pool, or oneDNN's OpenMP team, and
+// ember's spinning workers would fight over the cores): ember splits a large product itself, into
+// one block of C's rows or columns per thread, each an independent single-threaded GEMM — the
+// split depends only on the shape and the thread count.
 template <class T>
 void split_blas_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
                      int64_t ldc, bool accumulate) {
@@ -88,13 +135,15 @@ void split_blas_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
           int64_t ldc, bool accumulate) {
+#ifdef EMBER_HAVE_BLAS
 #ifdef EMBER_HAVE_OPENBLAS
   static const bool single_threaded = [] {
     openblas_set_num_threads(1);
     return true;
   }();
   (void)single_threaded;
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+#endif
+  if constexpr (blas_takes<T>()) {
     if (m > 0 && n > 0 && k > 0) return split_blas_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
   }
 #endif

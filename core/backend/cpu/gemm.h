@@ -1,12 +1,12 @@
 // One GEMM entry point for the CPU backend: C = op(A) op(B), all row-major, float or double (and
 // the integer types, which always take Eigen's product).
 //
-// The engine is chosen when ember is built (EMBER_BLAS, see cmake/EmberBlas.cmake): OpenBLAS's
-// sgemm/dgemm when found — measured faster than Eigen's own product on this project's machine
-// (benchmarks/compare/run prints both sides' rates) — else Eigen. OpenBLAS runs single-threaded
-// and ember splits a large product over its own threads (one pool, no oversubscription); Eigen
-// threads itself. Either way the result depends only on the shapes and the thread count:
-// bit-identical run to run.
+// The engine is chosen when ember is built (EMBER_BLAS, see cmake/EmberBlas.cmake, which says what
+// was measured): float through oneDNN's sgemm when found, else OpenBLAS's; double through
+// OpenBLAS's dgemm; Eigen's own product for the integer types and when neither library is there.
+// The BLAS runs single-threaded and ember splits a large product over its own threads (one pool,
+// no oversubscription); Eigen threads itself. Either way the result depends only on the shapes and
+// the thread count: bit-identical run to run.
 #pragma once
 
 #include <cstdint>
