@@ -27,7 +27,8 @@ void Backend::batch_norm_apply_relu(const Tensor& out, const Tensor& input, cons
 
 void Backend::batch_norm_relu_backward(const Tensor& grad_input, const Tensor& grad_weight, const Tensor& grad_bias,
                                        const Tensor& grad_out, const Tensor& output, const Tensor& input,
-                                       const Tensor& mean, const Tensor& invstd, const Tensor& weight, bool training) {
+                                       const Tensor& mean, const Tensor& invstd, const Tensor& weight, const Tensor&,
+                                       bool training) {
   Tensor masked = empty(grad_out.sizes(), TensorOptions(grad_out.dtype()).device(grad_out.device()));
   binary(BinaryOp::ReluBackward, masked, grad_out, output, 0.0);
   batch_norm_backward(grad_input, grad_weight, grad_bias, masked, input, mean, invstd, weight, training);

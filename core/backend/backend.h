@@ -143,15 +143,19 @@ class Backend {
                                    const Tensor& input, const Tensor& mean, const Tensor& invstd,
                                    const Tensor& weight, bool training) = 0;
   // relu(batch_norm) fused (ops' batch_norm_relu): apply with max(y, 0) taken as y is written
-  // (ReLU's rule: y > 0 ? y : 0), and the backward of both for grad_out, the ReLU's mask read
-  // from the fused op's `output` (output > 0 exactly where the normalized value was). A backend
-  // may fuse the passes; these defaults make them separately.
+  // (ReLU's rule: y > 0 ? y : 0), and the backward of both for grad_out. The ReLU's mask is
+  // output > 0 for the fused op's `output`, which is exactly where the normalized value
+  // (x - mean) * invstd * weight + bias was positive: a backend may read it from `output` or
+  // recompute it from the input and the affine terms with its apply's own arithmetic (the CPU
+  // does: a pass over one tensor fewer each way). A backend may fuse the passes; these defaults
+  // make them separately, reading `output`.
   virtual void batch_norm_apply_relu(const Tensor& out, const Tensor& input, const Tensor& mean,
                                      const Tensor& invstd, const Tensor& weight, const Tensor& bias);
   virtual void batch_norm_relu_backward(const Tensor& grad_input, const Tensor& grad_weight,
                                         const Tensor& grad_bias, const Tensor& grad_out,
                                         const Tensor& output, const Tensor& input, const Tensor& mean,
-                                        const Tensor& invstd, const Tensor& weight, bool training);
+                                        const Tensor& invstd, const Tensor& weight, const Tensor& bias,
+                                        bool training);
 
   // Fused optimizer updates on contiguous tensors of one float dtype, all updated in place
   // (max_exp_avg_sq only with amsgrad).

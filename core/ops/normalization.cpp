@@ -68,13 +68,13 @@ Tensor batch_norm_kernel(const Tensor& input, const Tensor& running_mean, const 
   bool need_input = input.requires_grad(), need_weight = weight.defined() && weight.requires_grad();
   bool need_bias = bias.defined() && bias.requires_grad(), has_weight = weight.defined(), has_bias = bias.defined();
   Shape input_shape = input.sizes();
-  std::vector<Tensor> saved{x, batch_mean, invstd, w};
+  std::vector<Tensor> saved{x, batch_mean, invstd, w, b};
   if (relu) saved.push_back(mask_source);
   return autograd::record(relu ? "BatchNormReluBackward0" : "NativeBatchNormBackward0", out, inputs, [=](const Tensor& g_in) {
     Tensor g = g_in.contiguous().reshape({n, c, s});
     Tensor gx = need_input ? empty_like(x) : Tensor();
     Tensor gw = need_weight ? empty({c}, options) : Tensor(), gb = need_bias ? empty({c}, options) : Tensor();
-    if (relu) backend_of(g).batch_norm_relu_backward(gx, gw, gb, g, mask_source, x, batch_mean, invstd, w, training);
+    if (relu) backend_of(g).batch_norm_relu_backward(gx, gw, gb, g, mask_source, x, batch_mean, invstd, w, b, training);
     else backend_of(g).batch_norm_backward(gx, gw, gb, g, x, batch_mean, invstd, w, training);
     std::vector<Tensor> grads{need_input ? gx.reshape(input_shape) : Tensor()};
     if (has_weight) grads.push_back(gw);

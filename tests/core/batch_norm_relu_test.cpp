@@ -71,19 +71,26 @@ TEST(BatchNormRelu, TheBackendsUnfusedDefaultMatchesTheFusedKernel) {
   const int64_t n = 16, c = 5, s = 37;
   Tensor x = input_with_ties({n, c, s}, gen), g = randn({n, c, s}, TensorOptions(kFloat32), &gen);
   Tensor mean = randn({c}, TensorOptions(kFloat32), &gen), invstd = add(rand({c}, TensorOptions(kFloat32), &gen), 0.5);
-  Tensor w = randn({c}, TensorOptions(kFloat32), &gen), b = randn({c}, TensorOptions(kFloat32), &gen);
   Backend& cpu = backend_of(x);
-  Tensor fused = empty({n, c, s}), unfused = empty({n, c, s});
-  cpu.batch_norm_apply_relu(fused, x, mean, invstd, w, b);
-  cpu.Backend::batch_norm_apply_relu(unfused, x, mean, invstd, w, b);
-  expect_same_bits(fused, unfused, "apply");
-  for (bool training : {true, false}) {
-    Tensor gx1 = empty({n, c, s}), gw1 = empty({c}), gb1 = empty({c});
-    Tensor gx2 = empty({n, c, s}), gw2 = empty({c}), gb2 = empty({c});
-    cpu.batch_norm_relu_backward(gx1, gw1, gb1, g, fused, x, mean, invstd, w, training);
-    cpu.Backend::batch_norm_relu_backward(gx2, gw2, gb2, g, fused, x, mean, invstd, w, training);
-    expect_same_bits(gx1, gx2, "input grad");
-    expect_same_bits(gw1, gw2, "weight grad");
-    expect_same_bits(gb1, gb2, "bias grad");
+  // With weight and bias, and without (affine=False): the CPU recomputes the ReLU's mask from
+  // the input and these terms, the default reads it from the output.
+  for (bool affine : {true, false}) {
+    Tensor w = affine ? randn({c}, TensorOptions(kFloat32), &gen) : Tensor();
+    Tensor b = affine ? randn({c}, TensorOptions(kFloat32), &gen) : Tensor();
+    const std::string what = affine ? "affine" : "no affine";
+    Tensor fused = empty({n, c, s}), unfused = empty({n, c, s});
+    cpu.batch_norm_apply_relu(fused, x, mean, invstd, w, b);
+    cpu.Backend::batch_norm_apply_relu(unfused, x, mean, invstd, w, b);
+    expect_same_bits(fused, unfused, what + ", apply");
+    ASSERT_GT(sum(eq(fused, 0.0)).item<double>(), 0) << what << ": no zeros, the mask is not exercised";
+    for (bool training : {true, false}) {
+      Tensor gx1 = empty({n, c, s}), gw1 = empty({c}), gb1 = empty({c});
+      Tensor gx2 = empty({n, c, s}), gw2 = empty({c}), gb2 = empty({c});
+      cpu.batch_norm_relu_backward(gx1, gw1, gb1, g, fused, x, mean, invstd, w, b, training);
+      cpu.Backend::batch_norm_relu_backward(gx2, gw2, gb2, g, fused, x, mean, invstd, w, b, training);
+      expect_same_bits(gx1, gx2, what + ", input grad");
+      expect_same_bits(gw1, gw2, what + ", weight grad");
+      expect_same_bits(gb1, gb2, what + ", bias grad");
+    }
   }
 }

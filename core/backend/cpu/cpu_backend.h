@@ -56,7 +56,7 @@ class CpuBackend final : public Backend {
                              const Tensor& weight, const Tensor& bias) override;
   void batch_norm_relu_backward(const Tensor& grad_input, const Tensor& grad_weight, const Tensor& grad_bias,
                                 const Tensor& grad_out, const Tensor& output, const Tensor& input, const Tensor& mean,
-                                const Tensor& invstd, const Tensor& weight, bool training) override;
+                                const Tensor& invstd, const Tensor& weight, const Tensor& bias, bool training) override;
   void adam_step(const AdamStep& s, const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
                  const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq) override;
   void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& input,

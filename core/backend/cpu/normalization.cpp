@@ -3,8 +3,10 @@
 // not suit), the affine map in one, and the backward in two (per-channel sums of dy and
 // dy * (x - mean) together, then dx). The composite version it replaces made a
 // dozen passes and as many temporaries. With a ReLU after it (batch_norm_relu), the ReLU rides
-// along: applied as the output is written, and its mask read from that output inside the two
-// backward passes, which saves a pass over the activations each way.
+// along: applied as the output is written, which saves a pass over the activations; and its mask
+// recomputed inside the two backward passes from the input they read anyway (with the forward's
+// own arithmetic, so the same bits), which saves reading the output: three tensors read instead of
+// four in the backward's second pass, two instead of three in its first.
 //
 // Channels are the unit of parallel work and every channel sums in a fixed order, so results do
 // not depend on the thread count. Sums run in 16 independent lanes of T per row (which the
@@ -110,28 +112,50 @@ T keep_if(bool keep, T v) {
   return v;
 }
 
+template <class T>
+const T* optional_data(const Tensor& t) {
+  return t.defined() ? static_cast<const T*>(t.data()) : nullptr;
+}
+
+// The per-channel affine map y = scale * (x - mean) + shift: scale = invstd * weight, shift =
+// bias. The forward and the fused backward (which recomputes the ReLU's mask from y) both take
+// it from here and evaluate it by `normalized`, so that they agree bit for bit.
+template <class T>
+struct Affine {
+  std::vector<T> scale, shift;
+  Affine(int64_t channels, const Tensor& invstd, const Tensor& weight, const Tensor& bias)
+      : scale(static_cast<size_t>(channels)), shift(static_cast<size_t>(channels)) {
+    const T *is = optional_data<T>(invstd), *w = optional_data<T>(weight), *b = optional_data<T>(bias);
+    for (int64_t ch = 0; ch < channels; ++ch) {
+      scale[ch] = is[ch] * (w ? w[ch] : T(1));
+      shift[ch] = b ? b[ch] : T(0);
+    }
+  }
+};
+
 // The normalized value, centred first (which keeps precision when a channel's mean is large
-// against its spread); with Relu, ReLU's rule applied as it is written.
+// against its spread).
+template <class T>
+T normalized(T centred, T scale, T shift) {
+  return scale * centred + shift;
+}
+
 template <class T, bool Relu>
 void apply(const Dims& d, T* out, const T* x, const T* mean, const T* scale, const T* shift) {
   channel_map<T>(d, out, [=](int64_t ch, int64_t j) {
-    T y = scale[ch] * (x[j] - mean[ch]) + shift[ch];
+    T y = normalized(x[j] - mean[ch], scale[ch], shift[ch]);
     if constexpr (Relu) y = keep_if(y > T(0), y);
     return y;
   });
 }
 
-// The incoming gradient; Gated: through the ReLU that followed, whose output `gate` is positive
-// exactly where the gradient passes (ReluBackward's rule).
+// The incoming gradient at j, whose centred input is `centred`; Gated: through the ReLU that
+// followed, which passed it exactly where the normalized value was positive (ReluBackward's
+// rule on the output), recomputed here rather than read.
 template <class T, bool Gated>
-T gated(const T* dy, const T* gate, int64_t j) {
-  if constexpr (Gated) return keep_if(gate[j] > T(0), dy[j]);
+T gated(const T* dy, int64_t j, T centred, const T* scale, const T* shift, int64_t ch) {
+  if constexpr (Gated) return keep_if(normalized(centred, scale[ch], shift[ch]) > T(0), dy[j]);
   else return dy[j];
-}
-
-template <class T>
-const T* optional_data(const Tensor& t) {
-  return t.defined() ? static_cast<const T*>(t.data()) : nullptr;
 }
 
 }  // namespace
@@ -188,31 +212,29 @@ void apply_tensors(const Tensor& out, const Tensor& input, const Tensor& mean, c
   visit_float(input.dtype(), "batch_norm", [&](auto tag) {
     using T = decltype(tag);
     Dims d = dims_of(input);
-    const T *m = optional_data<T>(mean), *is = optional_data<T>(invstd);
-    const T *w = optional_data<T>(weight), *b = optional_data<T>(bias);
-    std::vector<T> scale(static_cast<size_t>(d.c)), shift(static_cast<size_t>(d.c));
-    for (int64_t ch = 0; ch < d.c; ++ch) {
-      scale[ch] = is[ch] * (w ? w[ch] : T(1));
-      shift[ch] = b ? b[ch] : T(0);
-    }
-    apply<T, Relu>(d, static_cast<T*>(out.data()), static_cast<const T*>(input.data()), m, scale.data(), shift.data());
+    Affine<T> affine(d.c, invstd, weight, bias);
+    apply<T, Relu>(d, static_cast<T*>(out.data()), static_cast<const T*>(input.data()), optional_data<T>(mean),
+                   affine.scale.data(), affine.shift.data());
   });
 }
 
-// The backward for grad_out (Gated: through the ReLU whose output is `gate`).
+// The backward for grad_out (Gated: through the ReLU that followed, with `bias` the forward's).
 template <bool Gated>
 void backward_tensors(const Tensor& grad_input, const Tensor& grad_weight, const Tensor& grad_bias, const Tensor& grad_out,
-                      const Tensor& gate_output, const Tensor& input, const Tensor& mean, const Tensor& invstd,
-                      const Tensor& weight, bool training) {
+                      const Tensor& input, const Tensor& mean, const Tensor& invstd, const Tensor& weight,
+                      const Tensor& bias, bool training) {
   visit_float(input.dtype(), "batch_norm backward", [&](auto tag) {
     using T = decltype(tag);
     Dims d = dims_of(input);
-    const T *x = optional_data<T>(input), *dy = optional_data<T>(grad_out), *gate = optional_data<T>(gate_output);
+    const T *x = optional_data<T>(input), *dy = optional_data<T>(grad_out);
     const T *m = optional_data<T>(mean), *is = optional_data<T>(invstd), *w = optional_data<T>(weight);
+    Affine<T> affine(Gated ? d.c : 0, invstd, weight, bias);
+    const T *norm_scale = affine.scale.data(), *norm_shift = affine.shift.data();
     std::vector<double> sum_dy(static_cast<size_t>(d.c)), sum_dy_xmu(static_cast<size_t>(d.c));
-    channel_sums<T, 2>(d, {sum_dy.data(), sum_dy_xmu.data()}, [dy, gate, x, m](int64_t ch, int64_t at) {
-      T g = gated<T, Gated>(dy, gate, at);
-      return std::array<T, 2>{g, g * (x[at] - m[ch])};
+    channel_sums<T, 2>(d, {sum_dy.data(), sum_dy_xmu.data()}, [dy, x, m, norm_scale, norm_shift](int64_t ch, int64_t at) {
+      const T centred = x[at] - m[ch];
+      T g = gated<T, Gated>(dy, at, centred, norm_scale, norm_shift, ch);
+      return std::array<T, 2>{g, g * centred};
     });
     if (grad_weight.defined()) {
       T* gw = static_cast<T*>(grad_weight.data());
@@ -235,7 +257,8 @@ void backward_tensors(const Tensor& grad_input, const Tensor& grad_weight, const
     }
     const T *ap = a.data(), *bp = b.data(), *kp = k.data();
     channel_map<T>(d, static_cast<T*>(grad_input.data()), [=](int64_t ch, int64_t j) {
-      return ap[ch] * (x[j] - m[ch]) + bp[ch] * gated<T, Gated>(dy, gate, j) + kp[ch];
+      const T centred = x[j] - m[ch];
+      return ap[ch] * centred + bp[ch] * gated<T, Gated>(dy, j, centred, norm_scale, norm_shift, ch) + kp[ch];
     });
   });
 }
@@ -255,13 +278,15 @@ void CpuBackend::batch_norm_apply_relu(const Tensor& out, const Tensor& input, c
 void CpuBackend::batch_norm_backward(const Tensor& grad_input, const Tensor& grad_weight, const Tensor& grad_bias,
                                      const Tensor& grad_out, const Tensor& input, const Tensor& mean,
                                      const Tensor& invstd, const Tensor& weight, bool training) {
-  backward_tensors<false>(grad_input, grad_weight, grad_bias, grad_out, Tensor(), input, mean, invstd, weight, training);
+  backward_tensors<false>(grad_input, grad_weight, grad_bias, grad_out, input, mean, invstd, weight, Tensor(), training);
 }
 
 void CpuBackend::batch_norm_relu_backward(const Tensor& grad_input, const Tensor& grad_weight, const Tensor& grad_bias,
-                                          const Tensor& grad_out, const Tensor& output, const Tensor& input,
-                                          const Tensor& mean, const Tensor& invstd, const Tensor& weight, bool training) {
-  backward_tensors<true>(grad_input, grad_weight, grad_bias, grad_out, output, input, mean, invstd, weight, training);
+                                          const Tensor& grad_out, const Tensor&, const Tensor& input,
+                                          const Tensor& mean, const Tensor& invstd, const Tensor& weight, const Tensor& bias,
+                                          bool training) {
+  // The mask is recomputed from the input (see the top of this file): the output is not read.
+  backward_tensors<true>(grad_input, grad_weight, grad_bias, grad_out, input, mean, invstd, weight, bias, training);
 }
 
 }  // namespace ember::cpu
