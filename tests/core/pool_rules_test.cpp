@@ -40,24 +40,33 @@ bool same_bits(float a, float b) { return std::memcmp(&a, &b, 4) == 0 || (std::i
 
 TEST(MaxPoolRules, TiesSignedZerosAndNaNsPickWhatPyTorchPicks) {
   Generator g(11);
-  for (int64_t w : {7, 28, 129, 300}) {  // one tile, several tiles and a ragged last tile, odd widths
-    for (int64_t k : {2, 3}) {           // the 2x2 fast path and the general one
-      const int64_t h = 9;
-      std::vector<float> in = randint(-3, 4, {h * w}, TensorOptions(kFloat32), &g).to_vector<float>();  // few distinct values
-      for (size_t i = 0; i < in.size(); ++i) {
-        if (in[i] < 0) in[i] = (i % 3 == 0) ? -0.0f : 0.0f;  // ReLU'd: runs of equal zeros of both signs
-        if (i % 97 == 5) in[i] = NAN;                         // sparse NaNs
-      }
-      std::vector<float> want;
-      std::vector<int64_t> want_idx;
-      reference(in, h, w, k, k, want, want_idx);
-      PoolResult r = max_pool2d_with_indices(tensor(in, {1, 1, h, w}), k, k);
-      std::vector<float> got = r.values.to_vector<float>();
-      std::vector<int64_t> got_idx = r.indices.to_vector<int64_t>();
-      ASSERT_EQ(got.size(), want.size());
-      for (size_t i = 0; i < got.size(); ++i) {
-        ASSERT_TRUE(same_bits(got[i], want[i])) << "w " << w << " k " << k << " output " << i << ": " << got[i] << " vs " << want[i];
-        ASSERT_EQ(got_idx[i], want_idx[i]) << "w " << w << " k " << k << " output " << i;
+  const int64_t planes = 3;  // [1, 3, h, w]: each plane its own reference
+  // One tile, several tiles and a ragged last tile along a row (129, 300), whole-row tiles of
+  // one plane (28, 14) and of several per plane with a ragged last one (41 x 28: 20 output rows
+  // of 14), odd sizes; with sparse NaNs (their tiles take the sequential rule) and without.
+  for (auto [h, w] : {std::pair<int64_t, int64_t>{9, 7}, {9, 28}, {9, 129}, {9, 300}, {41, 28}, {15, 14}}) {
+    for (bool nans : {true, false}) {
+      for (int64_t k : {2, 3}) {  // the 2x2 fast path and the general one
+        std::vector<float> in = randint(-3, 4, {planes * h * w}, TensorOptions(kFloat32), &g).to_vector<float>();  // few values
+        for (size_t i = 0; i < in.size(); ++i) {
+          if (in[i] < 0) in[i] = (i % 3 == 0) ? -0.0f : 0.0f;  // ReLU'd: runs of equal zeros of both signs
+          if (nans && i % 97 == 5) in[i] = NAN;
+        }
+        PoolResult r = max_pool2d_with_indices(tensor(in, {1, planes, h, w}), k, k);
+        std::vector<float> got = r.values.to_vector<float>();
+        std::vector<int64_t> got_idx = r.indices.to_vector<int64_t>();
+        for (int64_t p = 0; p < planes; ++p) {
+          std::vector<float> plane(in.begin() + p * h * w, in.begin() + (p + 1) * h * w), want;
+          std::vector<int64_t> want_idx;
+          reference(plane, h, w, k, k, want, want_idx);
+          ASSERT_EQ(got.size(), want.size() * planes);
+          const size_t off = static_cast<size_t>(p) * want.size();
+          for (size_t i = 0; i < want.size(); ++i) {
+            std::string where = str(h, "x", w, nans ? " with NaNs" : "", " k ", k, " plane ", p, " output ", i);
+            ASSERT_TRUE(same_bits(got[off + i], want[i])) << where << ": " << got[off + i] << " vs " << want[i];
+            ASSERT_EQ(got_idx[off + i], want_idx[i]) << where;
+          }
+        }
       }
     }
   }
