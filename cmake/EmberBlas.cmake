@@ -2,9 +2,10 @@
 # EMBER_OPENBLAS_FOUND).
 # - ONEDNN: float products through oneDNN's dnnl_sgemm (Debian's libdnnl-dev, the library PyTorch
 #   uses for its CPU convolutions), double through OpenBLAS when found. On the 2026-12-02 Intel
-#   Xeon (AVX-512) its 1-thread SGEMM ran 1.1-1.3x OpenBLAS's in the shapes ember's models use, and
-#   with its ISA capped at AVX2 (DNNL_MAX_CPU_ISA=AVX2 against OPENBLAS_CORETYPE=Haswell) 1.0-1.15x
-#   (the README's benchmark section has the commands and figures).
+#   Xeon (AVX-512) its 1-thread SGEMM ran 0.93-1.42x OpenBLAS's (mostly 1.1-1.3x) in the shapes
+#   ember's models use, and about even with both held to AVX2 (DNNL_MAX_CPU_ISA=AVX2,
+#   OPENBLAS_CORETYPE=Haswell: 0.88-1.49x, median ~1.05). build/bin/gemm_engines measures them;
+#   the README's benchmark section has the figures.
 # - OPENBLAS: float and double through OpenBLAS (Debian's libopenblas-dev, its pthread build); on
 #   the project's AVX2 machine its 1-thread SGEMM ran 1.3-1.5x Eigen's own product.
 # - AUTO: oneDNN for float when found, OpenBLAS for double (and for float without oneDNN), else
