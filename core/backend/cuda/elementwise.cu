@@ -23,6 +23,13 @@ __device__ T softplus(T x) {
   return x > T(20) ? x : log1p(exp(x));
 }
 
+// x < 0, false for unsigned types without comparing (nvcc warns that such a comparison is pointless).
+template <class T>
+__device__ bool below_zero(T x) {
+  if constexpr (std::is_unsigned_v<T>) return false;
+  else return x < T(0);
+}
+
 template <class T>
 struct UnaryMap {
   T* out;
@@ -34,8 +41,8 @@ struct UnaryMap {
     const T ta = static_cast<T>(a);
     switch (op) {
       case UnaryOp::Neg: return static_cast<T>(-x);
-      case UnaryOp::Abs: return x < T(0) ? static_cast<T>(-x) : x;
-      case UnaryOp::Sign: return static_cast<T>((T(0) < x) - (x < T(0)));
+      case UnaryOp::Abs: return below_zero(x) ? static_cast<T>(-x) : x;
+      case UnaryOp::Sign: return static_cast<T>((T(0) < x) - below_zero(x));
       case UnaryOp::Relu: return x > T(0) ? x : T(0);
       case UnaryOp::AddScalar: return static_cast<T>(x + ta);
       case UnaryOp::MulScalar: return static_cast<T>(x * ta);
