@@ -42,3 +42,10 @@ endif()
 if(NOT EMBER_ONEDNN_FOUND AND NOT EMBER_OPENBLAS_FOUND)
   message(STATUS "ember: GEMM through Eigen (EMBER_BLAS=${EMBER_BLAS}; libdnnl-dev / libopenblas-dev give faster products)")
 endif()
+
+# oneDNN's include directory, define and library on a target (ember; benchmarks/gemm).
+function(ember_link_onednn target)
+  target_include_directories(${target} PRIVATE ${EMBER_ONEDNN_INCLUDE_DIR})
+  target_compile_definitions(${target} PRIVATE EMBER_HAVE_ONEDNN)
+  target_link_libraries(${target} PRIVATE ${EMBER_ONEDNN_LIBRARY})
+endfunction()
