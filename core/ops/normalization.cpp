@@ -58,8 +58,9 @@ Tensor batch_norm_kernel(const Tensor& input, const Tensor& running_mean, const 
   Tensor out = empty(input.sizes(), options);
   if (relu) backend.batch_norm_apply_relu(out.reshape({n, c, s}), x, batch_mean, invstd, w, b);
   else backend.batch_norm_apply(out.reshape({n, c, s}), x, batch_mean, invstd, w, b);
-  // The fused ReLU's mask is read from the output (positive exactly where the normalized value
-  // was), saved detached: the node must not own the tensor that owns it.
+  // The fused ReLU's mask is output > 0 (exactly where the normalized value was positive): saved
+  // detached (the node must not own the tensor that owns it) for backends that read it there, as
+  // the default does; the CPU recomputes it from x and the affine terms instead.
   Tensor mask_source = relu ? out.detach().reshape({n, c, s}) : Tensor();
 
   std::vector<Tensor> inputs{input};
