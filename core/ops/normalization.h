@@ -14,9 +14,10 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
                   const Tensor& weight, const Tensor& bias, bool training, double momentum,
                   double eps);
 // relu(batch_norm(...)) with the same arguments, in one op: the same values and gradients, bit
-// for bit, with a pass over the activations fewer each way (the ReLU is applied as the output is
-// written, and its mask read from that output in the backward). nn::Sequential uses it for a
-// BatchNorm directly followed by a ReLU. Under jit::trace it records the two ops.
+// for bit, with fewer passes over the activations (the ReLU is applied as the output is written,
+// and its mask taken inside the backward's passes: see Backend::batch_norm_relu_backward).
+// nn::Sequential uses it for a BatchNorm directly followed by a ReLU. Under jit::trace it records
+// the two ops.
 Tensor batch_norm_relu(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
                        const Tensor& weight, const Tensor& bias, bool training, double momentum, double eps);
 // Normalises over the trailing dims `normalized_shape`; weight/bias of that shape or undefined.
