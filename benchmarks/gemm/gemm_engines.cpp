@@ -10,7 +10,6 @@
 
 #include <Eigen/Core>
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +21,8 @@
 #ifdef EMBER_HAVE_ONEDNN
 #include <dnnl.h>
 #endif
+
+#include "timing.h"
 
 namespace {
 
@@ -62,8 +63,6 @@ std::vector<Engine> engines() {
                  }});
   return out;
 }
-
-double seconds() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 }  // namespace
 
@@ -106,9 +105,9 @@ int main(int argc, char** argv) {
       const int calls = std::max(3, int(1e9 / (2.0 * m * n * k)));
       double best = 1e30;
       for (int r = 0; r < repeats; ++r) {
-        double t0 = seconds();
+        auto start = ember::bench::Clock::now();
         for (int i = 0; i < calls; ++i) e.run(m, n, k, a.data(), b.data(), c.data());
-        best = std::min(best, (seconds() - t0) / calls);
+        best = std::min(best, ember::bench::ms_since(start) / 1e3 / calls);
       }
       std::printf(" %9.1f", 2.0 * m * n * k / best / 1e9);
     }
