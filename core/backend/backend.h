@@ -167,7 +167,9 @@ class Backend {
   virtual void uniform(const Tensor& out, double lo, double hi, uint64_t seed, uint64_t offset) = 0;
   virtual void normal(const Tensor& out, double mean, double std, uint64_t seed,
                       uint64_t offset) = 0;
-  virtual void bernoulli(const Tensor& out, double p, uint64_t seed, uint64_t offset) = 0;
+  // `value` where the draw (probability p) succeeds, 0 elsewhere: 1 for torch.bernoulli, 1/(1-p)
+  // for a dropout mask, so that the mask needs no second pass to scale it.
+  virtual void bernoulli(const Tensor& out, double p, uint64_t seed, uint64_t offset, double value) = 0;
 };
 
 // The backend of a device; throws for a device this build cannot use.

@@ -10,8 +10,8 @@ Tensor masked(const Tensor& x, const Shape& mask_shape, double p, bool training,
   EMBER_CHECK_VALUE(p >= 0.0 && p <= 1.0, "dropout: probability has to be between 0 and 1, found ", p);
   if (!training || p == 0.0) return x;
   if (p == 1.0) return mul(x, 0.0);
-  Tensor mask = bernoulli(mask_shape, 1.0 - p, TensorOptions(x.dtype()).device(x.device()), gen);
-  return mul(x, mul(mask, 1.0 / (1.0 - p)));
+  Tensor mask = bernoulli(mask_shape, 1.0 - p, TensorOptions(x.dtype()).device(x.device()), gen, 1.0 / (1.0 - p));
+  return mul(x, mask);
 }
 }  // namespace
 

@@ -135,12 +135,12 @@ Tensor bernoulli(const Tensor& p, Generator* gen) {
   return lt(u, p.detach()).to(p.dtype());
 }
 
-Tensor bernoulli(const Shape& sizes, double p, TensorOptions opts, Generator* gen) {
+Tensor bernoulli(const Shape& sizes, double p, TensorOptions opts, Generator* gen, double value) {
   EMBER_CHECK_VALUE(p >= 0.0 && p <= 1.0, "bernoulli: expected 0 <= p <= 1, found ", p);
   Tensor t = empty(sizes, TensorOptions(opts).requires_grad(false));
   Generator& g = pick(gen);
   uint64_t offset = g.reserve(static_cast<uint64_t>(t.numel()));
-  backend_of(t).bernoulli(t, p, g.seed(), offset);
+  backend_of(t).bernoulli(t, p, g.seed(), offset, value);
   return t;
 }
 

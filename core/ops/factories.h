@@ -52,8 +52,9 @@ Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions opts
 Tensor randperm(int64_t n, TensorOptions opts = kInt64, Generator* gen = nullptr);
 // 1 with probability p[i], else 0, in p's dtype (torch.bernoulli(p)).
 Tensor bernoulli(const Tensor& p, Generator* gen = nullptr);
-// 1 with probability p everywhere.
-Tensor bernoulli(const Shape& sizes, double p, TensorOptions opts = {}, Generator* gen = nullptr);
+// 1 (or `value`) with probability p everywhere, else 0. dropout asks for value 1/(1-p): the same
+// draws as value 1, with the scaling done as they are written instead of in a second pass.
+Tensor bernoulli(const Shape& sizes, double p, TensorOptions opts = {}, Generator* gen = nullptr, double value = 1.0);
 
 // In-place random fills of an existing tensor (used by nn::init).
 Tensor& uniform_(Tensor& t, double lo = 0.0, double hi = 1.0, Generator* gen = nullptr);

@@ -92,10 +92,25 @@ TEST(Distributions, DropoutScalesAndZeroes) {
   EXPECT_TRUE(dropout(x, 0.25, false, &g).is_same(x));  // identity outside training
 }
 
-// bernoulli's float32 fill draws eight counters at a time (core/backend/cpu/philox_lanes.h): every
-// element must equal the scalar definition, uniform_double(block(offset + i, seed)) < p, for
-// probabilities at the edges, lengths off the lane width, counters whose low word wraps past 2^32,
-// and any split between threads.
+// dropout draws its mask already scaled (bernoulli's value 1/(1-p)): the result must be the
+// bits of the two-pass definition x * (bernoulli(1 - p) * (1 / (1 - p))), and its gradient the mask.
+TEST(Distributions, DropoutIsTheInputTimesTheScaledMask) {
+  for (DType dtype : {kFloat32, kFloat64}) {
+    Generator data(3), g(11), again(11);
+    Tensor x = randn({1000, 37}, TensorOptions(dtype), &data).requires_grad_(true);
+    Tensor y = dropout(x, 0.3, true, &g);
+    Tensor scaled_mask = mul(bernoulli({1000, 37}, 0.7, TensorOptions(dtype), &again), 1.0 / 0.7);
+    EXPECT_TRUE(equal(y.detach(), mul(x.detach(), scaled_mask))) << dtype;
+    sum(y).backward();
+    EXPECT_TRUE(equal(x.grad(), scaled_mask)) << dtype;
+  }
+}
+
+// bernoulli's float32 fill draws sixteen (AVX-512) or eight (AVX2) counters at a time
+// (core/backend/cpu/philox_lanes.h), the tail of a 16-lane run in 8 lanes and then one by one:
+// every element must equal the scalar definition, uniform_double(block(offset + i, seed)) < p,
+// written as `value` or 0, for probabilities at the edges, lengths off both lane widths, counters
+// whose low word wraps past 2^32, and any split between threads.
 TEST(Distributions, BernoulliDrawsTheScalarDefinitionElementForElement) {
   const int before = get_num_threads();
   const uint64_t seed = 0x1234567890abcdefULL;
@@ -103,19 +118,21 @@ TEST(Distributions, BernoulliDrawsTheScalarDefinitionElementForElement) {
     set_num_threads(threads);
     for (uint64_t offset : {uint64_t{0}, uint64_t{5}, (uint64_t{1} << 32) - 13, (uint64_t{3} << 32) + 1})
       for (double p : {0.0, 1e-9, 0.3, 0.5, 0.8, 1.0 - 1e-12, 1.0})
-        for (int64_t n : {1, 7, 8, 13, 20011}) {
-          for (DType dtype : {kFloat32, kFloat64}) {
-            Generator g(seed);
-            g.set_state({seed, offset});
-            std::vector<double> got = bernoulli({n}, p, TensorOptions(dtype), &g).to(kFloat64).to_vector<double>();
-            int64_t mismatches = 0;
-            for (int64_t i = 0; i < n; ++i) {
-              double want = philox::uniform_double(philox::block(offset + static_cast<uint64_t>(i), seed)) < p ? 1.0 : 0.0;
-              mismatches += got[static_cast<size_t>(i)] != want;
+        for (int64_t n : {1, 7, 8, 13, 16, 31, 20011})
+          for (double value : {1.0, 1.0 / 0.7})
+            for (DType dtype : {kFloat32, kFloat64}) {
+              Generator g(seed);
+              g.set_state({seed, offset});
+              std::vector<double> got = bernoulli({n}, p, TensorOptions(dtype), &g, value).to(kFloat64).to_vector<double>();
+              const double success = dtype == kFloat32 ? static_cast<double>(static_cast<float>(value)) : value;
+              int64_t mismatches = 0;
+              for (int64_t i = 0; i < n; ++i) {
+                bool drawn = philox::uniform_double(philox::block(offset + static_cast<uint64_t>(i), seed)) < p;
+                mismatches += got[static_cast<size_t>(i)] != (drawn ? success : 0.0);
+              }
+              EXPECT_EQ(mismatches, 0) << "p " << p << ", n " << n << ", value " << value << ", offset " << offset << ", "
+                                       << threads << " threads";
             }
-            EXPECT_EQ(mismatches, 0) << "p " << p << ", n " << n << ", offset " << offset << ", " << threads << " threads";
-          }
-        }
   }
   set_num_threads(before);
 }

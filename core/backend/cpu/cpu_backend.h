@@ -69,7 +69,7 @@ class CpuBackend final : public Backend {
 
   void uniform(const Tensor& out, double lo, double hi, uint64_t seed, uint64_t offset) override;
   void normal(const Tensor& out, double mean, double std, uint64_t seed, uint64_t offset) override;
-  void bernoulli(const Tensor& out, double p, uint64_t seed, uint64_t offset) override;
+  void bernoulli(const Tensor& out, double p, uint64_t seed, uint64_t offset, double value) override;
 };
 
 }  // namespace ember::cpu

@@ -45,22 +45,26 @@ void CpuBackend::normal(const Tensor& out, double mean, double std, uint64_t see
   generate(out, seed, offset, [&](const auto& r) { return ::fma(std, philox::normal(r), mean); });
 }
 
-void CpuBackend::bernoulli(const Tensor& out, double p, uint64_t seed, uint64_t offset) {
+void CpuBackend::bernoulli(const Tensor& out, double p, uint64_t seed, uint64_t offset, double value) {
   const uint64_t threshold = philox_lanes::threshold(p);
   if (out.dtype() != kFloat32 || !philox_lanes::kVectorized) {
-    generate(out, seed, offset, [&](const auto& r) { return philox_lanes::draw(r, threshold) ? 1.0 : 0.0; });
+    generate(out, seed, offset, [&](const auto& r) { return philox_lanes::draw(r, threshold) ? value : 0.0; });
     return;
   }
   EMBER_CHECK(out.is_contiguous(), "random fill: expected a contiguous output");
   float* o = static_cast<float*>(out.data());
-  if (threshold == uint64_t{1} << 53) return std::fill(o, o + out.numel(), 1.0f);  // p = 1: every draw is 1
+  const float v = static_cast<float>(value);
+  if (threshold == uint64_t{1} << 53) return std::fill(o, o + out.numel(), v);  // p = 1: every draw succeeds
   // Every element has its own counter, so any split into chunks (and lanes) draws the same mask.
   parallel_for(0, out.numel(), 8192, [&](int64_t lo, int64_t hi) {
     int64_t i = lo;
-#if defined(__AVX2__)
-    for (; i + 8 <= hi; i += 8) philox_lanes::bernoulli8(o + i, offset + static_cast<uint64_t>(i), seed, threshold, 1.0f);
+#if defined(__AVX512F__)
+    for (; i + 16 <= hi; i += 16) philox_lanes::bernoulli16(o + i, offset + static_cast<uint64_t>(i), seed, threshold, v);
 #endif
-    for (; i < hi; ++i) o[i] = philox_lanes::draw(philox::block(offset + static_cast<uint64_t>(i), seed), threshold) ? 1.0f : 0.0f;
+#if defined(__AVX2__)
+    for (; i + 8 <= hi; i += 8) philox_lanes::bernoulli8(o + i, offset + static_cast<uint64_t>(i), seed, threshold, v);
+#endif
+    for (; i < hi; ++i) o[i] = philox_lanes::draw(philox::block(offset + static_cast<uint64_t>(i), seed), threshold) ? v : 0.0f;
   });
 }
 

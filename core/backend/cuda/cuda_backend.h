@@ -66,7 +66,7 @@ class CudaBackend final : public Backend {
 
   void uniform(const Tensor& out, double lo, double hi, uint64_t seed, uint64_t offset) override;
   void normal(const Tensor& out, double mean, double std, uint64_t seed, uint64_t offset) override;
-  void bernoulli(const Tensor& out, double p, uint64_t seed, uint64_t offset) override;
+  void bernoulli(const Tensor& out, double p, uint64_t seed, uint64_t offset, double value) override;
 
  private:
   int device_;

@@ -1,5 +1,6 @@
 // Random fills on a device from the CPU's Philox streams (core/random/philox.h, compiled for
-// both): element i of a call draws counter offset + i with key seed. Uniform and Bernoulli values
+// both): element i of a call draws counter offset + i with key seed. (a, b) are (lo, hi),
+// (mean, std) or (p, value) as the draw says. Uniform and Bernoulli values
 // are the CPU's bit for bit (integer arithmetic and one fused multiply-add), so a dropout mask
 // for a given (seed, offset) is the same on either device; normal values go through log and cos,
 // whose device versions may differ from the host's in the last bit.
@@ -25,7 +26,7 @@ __global__ void random_kernel(T* out, int64_t n, Draw draw, double a, double b, 
     }
     double v = draw == Draw::Uniform ? philox::uniform_double_in(a, b - a, r)
                : draw == Draw::Normal ? ::fma(b, philox::normal(r), a)
-                                      : (philox::uniform_double(r) < a ? 1.0 : 0.0);
+                                      : (philox::uniform_double(r) < a ? b : 0.0);
     out[i] = static_cast<T>(v);
   }
 }
@@ -50,8 +51,8 @@ void CudaBackend::normal(const Tensor& out, double mean, double std, uint64_t se
   fill_random(out, Draw::Normal, mean, std, seed, offset, "normal_");
 }
 
-void CudaBackend::bernoulli(const Tensor& out, double p, uint64_t seed, uint64_t offset) {
-  fill_random(out, Draw::Bernoulli, p, 0, seed, offset, "bernoulli_");
+void CudaBackend::bernoulli(const Tensor& out, double p, uint64_t seed, uint64_t offset, double value) {
+  fill_random(out, Draw::Bernoulli, p, value, seed, offset, "bernoulli_");
 }
 
 }  // namespace ember::cuda
