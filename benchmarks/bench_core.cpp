@@ -1,6 +1,6 @@
 // Core kernels: GEMM 128..1024, conv2d forward+backward at the Fashion-MNIST CNN's shapes
-// (batch 128: 1->32 channels on 28x28 and 32->64 on 14x14, 3x3, padding 1), and an elementwise
-// chain. Every benchmark checks its result against a reference before it is timed.
+// (batch 128: 1->32 channels on 28x28 and 32->64 on 14x14, 3x3, padding 1), an elementwise
+// chain, dropout and the Adam step. Every benchmark checks its result against a reference before it is timed.
 //
 //   build/bin/bench_core [--benchmark_filter=Conv] [--threads=N]   (default 1 thread)
 #include <benchmark/benchmark.h>
@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 #include "ember.h"
 
@@ -75,6 +76,48 @@ void BM_ElementwiseChain(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * (1 << 20) * 4 * 6);
 }
 BENCHMARK(BM_ElementwiseChain)->Unit(benchmark::kMillisecond);
+
+// Dropout forward + backward at the cnn's [128, 3136] (p 0.25): the mask's Philox draws dominate.
+void BM_Dropout(benchmark::State& state) {
+  Generator g(4);
+  Tensor x = randn({128, 3136}, {}, &g).requires_grad_();
+  {
+    Tensor y = dropout(x, 0.25, true, &g);
+    double kept = mean(ne(y.detach(), 0.0).to(kFloat64)).item();
+    require(std::abs(kept - 0.75) < 0.01, "dropout keeps 3/4 of the elements");
+  }
+  for (auto _ : state) {
+    x.set_grad(Tensor());
+    Tensor y = dropout(x, 0.25, true, &g);
+    y.backward(ones_like(y));
+    benchmark::DoNotOptimize(x.grad().data());
+  }
+  state.SetItemsProcessed(state.iterations() * 128 * 3136);
+}
+BENCHMARK(BM_Dropout)->Unit(benchmark::kMicrosecond);
+
+// One Adam step over the mlp's 536k parameters (784*512 + 512*256 + 256*10 and biases).
+void BM_AdamStep(benchmark::State& state) {
+  Generator g(5);
+  std::vector<Tensor> params;
+  for (Shape shape : {Shape{512, 784}, Shape{512}, Shape{256, 512}, Shape{256}, Shape{10, 256}, Shape{10}}) {
+    Tensor p = randn(shape, {}, &g).requires_grad_();
+    p.set_grad(randn(shape, {}, &g));
+    params.push_back(p);
+  }
+  optim::Adam opt(params, optim::AdamOptions(1e-3));
+  {
+    Tensor before = params[0].detach().clone();
+    opt.step();  // the first step moves each weight by about lr (m / sqrt(v) = +-1)
+    double moved = max(abs(sub(params[0].detach(), before))).item();
+    require(moved > 0.9e-3 && moved < 1.1e-3, "adam's first step moves by lr");
+  }
+  int64_t n = 0;
+  for (const Tensor& p : params) n += p.numel();
+  for (auto _ : state) opt.step();
+  state.SetItemsProcessed(state.iterations() * n);
+}
+BENCHMARK(BM_AdamStep)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
