@@ -30,6 +30,6 @@ int main() {
   set_num_threads(1);
   NoGradGuard no_grad;
   std::printf("{\"framework\":\"ember\",\"engine\":\"%s\",\"gemm512_gflops\":%.1f,\"gemm_mlp_gflops\":%.1f}\n",
-              cpu_gemm_engine().c_str(), best_gflops(512, 512, 512, 20), best_gflops(128, 784, 512, 50));
+              (cpu_gemm_engine() + "; convolutions: " + cpu_conv_engine()).c_str(), best_gflops(512, 512, 512, 20), best_gflops(128, 784, 512, 50));
   return 0;
 }

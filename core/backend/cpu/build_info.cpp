@@ -10,6 +10,7 @@
 #include <dnnl.h>
 #endif
 
+#include "core/backend/cpu/onednn_conv.h"
 #include "core/error.h"
 
 namespace ember {
@@ -50,6 +51,11 @@ std::string cpu_gemm_engine() {
   blas += str(blas.empty() ? "" : "; ", "OpenBLAS (", openblas_get_config(), blas.empty() ? ")" : ") for double");
 #endif
   return blas.empty() ? eigen : str(blas, "; ", eigen, " for the other types");
+}
+
+std::string cpu_conv_engine() {
+  if (!cpu::onednn_convolutions()) return "im2col + GEMM";
+  return str("oneDNN direct (float32, >= ", cpu::kMinChannels, " channels), else im2col + GEMM");
 }
 
 }  // namespace ember

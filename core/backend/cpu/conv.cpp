@@ -1,4 +1,5 @@
-// 2-D convolution as im2col + GEMM, one sample at a time.
+// 2-D convolution as im2col + GEMM, one sample at a time; float32 layers with enough channels go
+// to oneDNN's direct kernels first when the build has them (onednn_conv.h).
 //
 // For sample b and group g: col [C/g*KH*KW, OH*OW] holds the sample's input patches
 // (patch_matrix.h), W_g [OC/g, C/g*KH*KW], and
@@ -13,6 +14,7 @@
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/backend/cpu/gemm.h"
+#include "core/backend/cpu/onednn_conv.h"
 #include "core/backend/cpu/patch_matrix.h"
 #include "core/backend/cpu/strided_loop.h"
 #include "core/threads.h"
@@ -145,11 +147,13 @@ void backward_weight(const Tensor& grad_weight, const Tensor& grad_bias, const T
 
 void CpuBackend::conv2d(const Tensor& out, const Tensor& input, const Tensor& weight,
                         const Tensor& bias, const Conv2dParams& p) {
+  if (onednn_conv2d(out, input, weight, bias, p)) return;
   visit_float(out.dtype(), "conv2d", [&](auto tag) { forward<decltype(tag)>(out, input, weight, bias, p); });
 }
 
 void CpuBackend::conv2d_backward_input(const Tensor& grad_input, const Tensor& grad_out,
                                        const Tensor& weight, const Conv2dParams& p) {
+  if (onednn_conv2d_backward_input(grad_input, grad_out, weight, p)) return;
   visit_float(grad_input.dtype(), "conv2d backward", [&](auto tag) {
     backward_input<decltype(tag)>(grad_input, grad_out, weight, p);
   });
@@ -157,6 +161,7 @@ void CpuBackend::conv2d_backward_input(const Tensor& grad_input, const Tensor& g
 
 void CpuBackend::conv2d_backward_weight(const Tensor& grad_weight, const Tensor& grad_out,
                                         const Tensor& input, const Conv2dParams& p) {
+  if (onednn_conv2d_backward_weight(grad_weight, Tensor(), grad_out, input, p)) return;
   visit_float(grad_weight.dtype(), "conv2d backward", [&](auto tag) {
     backward_weight<decltype(tag)>(grad_weight, Tensor(), grad_out, input, p);
   });
@@ -164,6 +169,7 @@ void CpuBackend::conv2d_backward_weight(const Tensor& grad_weight, const Tensor&
 
 void CpuBackend::conv2d_backward_weight_bias(const Tensor& grad_weight, const Tensor& grad_bias, const Tensor& grad_out,
                                              const Tensor& input, const Conv2dParams& p) {
+  if (onednn_conv2d_backward_weight(grad_weight, grad_bias, grad_out, input, p)) return;
   visit_float(grad_weight.dtype(), "conv2d backward", [&](auto tag) {
     backward_weight<decltype(tag)>(grad_weight, grad_bias, grad_out, input, p);
   });
