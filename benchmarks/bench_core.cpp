@@ -1,6 +1,6 @@
 // Core kernels: GEMM 128..1024, conv2d forward+backward at the Fashion-MNIST CNN's shapes
 // (batch 128: 1->32 channels on 28x28 and 32->64 on 14x14, 3x3, padding 1), an elementwise
-// chain, dropout and the Adam step. Every benchmark checks its result against a reference before it is timed.
+// chain, dropout, the Adam step, and batch norm + ReLU + max pool unfused and fused. Every benchmark checks its result against a reference before it is timed.
 //
 //   build/bin/bench_core [--benchmark_filter=Conv] [--threads=N]   (default 1 thread)
 #include <benchmark/benchmark.h>
@@ -118,6 +118,34 @@ void BM_AdamStep(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * n);
 }
 BENCHMARK(BM_AdamStep)->Unit(benchmark::kMicrosecond);
+
+// The cnn's first block after its convolution, [128, 32, 28, 28]: batch norm (training), ReLU and
+// 2x2 max pooling, forward + backward: as three ops (arg 0), as batch_norm_relu and max_pool2d (1),
+// or as the one op Sequential runs (2).
+void BM_BatchNormReluMaxPool(benchmark::State& state) {
+  const int64_t fusion = state.range(0);
+  Generator g(6);
+  Tensor x = randn({128, 32, 28, 28}, {}, &g).requires_grad_();
+  Tensor w = ones({32}).requires_grad_(), b = zeros({32}).requires_grad_();
+  auto block = [&] {
+    if (fusion == 2) return batch_norm_relu_max_pool2d(x, Tensor(), Tensor(), w, b, true, 0.1, 1e-5);
+    if (fusion == 1) return max_pool2d(batch_norm_relu(x, Tensor(), Tensor(), w, b, true, 0.1, 1e-5), 2);
+    return max_pool2d(relu(batch_norm(x, Tensor(), Tensor(), w, b, true, 0.1, 1e-5)), 2);
+  };
+  Tensor upstream = randn({128, 32, 14, 14}, {}, &g);
+  {
+    Tensor y = block();
+    require(y.sizes() == Shape{128, 32, 14, 14} && min(y).item() >= 0.0, "pooled ReLU outputs");
+  }
+  for (auto _ : state) {
+    x.set_grad(Tensor());
+    w.set_grad(Tensor());
+    b.set_grad(Tensor());
+    block().backward(upstream);
+    benchmark::DoNotOptimize(x.grad().data());
+  }
+}
+BENCHMARK(BM_BatchNormReluMaxPool)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -17,12 +17,24 @@ namespace {
 // Exactly a BatchNorm1d/2d or a ReLU: a subclass may override forward, and then is run as written.
 bool is_batch_norm(const Module& m) { return typeid(m) == typeid(BatchNorm1d) || typeid(m) == typeid(BatchNorm2d); }
 bool is_relu(const Module& m) { return typeid(m) == typeid(ReLU); }
+// Exactly a MaxPool2d of 2x2 windows, stride 2, no padding or dilation, floor mode.
+bool is_max_pool_2x2(const Module& m) {
+  if (typeid(m) != typeid(MaxPool2d)) return false;
+  const Pool2dOptions& o = static_cast<const MaxPool2d&>(m).options;
+  return o.kernel_size == Size2(2) && (o.stride_ == Size2(0) || o.stride_ == Size2(2)) && o.padding_ == Size2(0) &&
+         o.dilation_ == Size2(1) && !o.ceil_mode_;
+}
 }  // namespace
 
 Tensor Sequential::forward(const Tensor& x) {
   const auto& modules = children();
   Tensor h = x;
   for (size_t i = 0; i < modules.size(); ++i) {
+    if (i + 2 < modules.size() && is_batch_norm(*modules[i]) && is_relu(*modules[i + 1]) && is_max_pool_2x2(*modules[i + 2])) {
+      h = static_cast<BatchNorm&>(*modules[i]).forward_relu_max_pool(h);
+      i += 2;
+      continue;
+    }
     if (i + 1 < modules.size() && is_batch_norm(*modules[i]) && is_relu(*modules[i + 1])) {
       h = static_cast<BatchNorm&>(*modules[i]).forward_relu(h);
       ++i;

@@ -10,7 +10,9 @@ namespace ember::nn {
 // Chains its children's forward; children are named "0", "1", ... as in PyTorch, so state dict
 // keys match torch.nn.Sequential's ("0.weight", "1.running_mean", ...). A BatchNorm1d/2d directly
 // followed by a ReLU runs as one fused op (BatchNorm::forward_relu): the same values and
-// gradients, bit for bit, one pass over the activations fewer each way.
+// gradients, bit for bit, one pass over the activations fewer each way; and followed by a ReLU
+// and a 2x2 stride-2 MaxPool2d, as another (BatchNorm::forward_relu_max_pool), which never writes
+// the activations out.
 class Sequential : public Module {
  public:
   Sequential() : Module("Sequential") {}

@@ -27,10 +27,11 @@ void BatchNorm::reset_running_stats() {
   num_batches_tracked.zero_();
 }
 
-Tensor BatchNorm::forward(const Tensor& x) { return normalize(x, false); }
-Tensor BatchNorm::forward_relu(const Tensor& x) { return normalize(x, true); }
+Tensor BatchNorm::forward(const Tensor& x) { return normalize(x, Then::Nothing); }
+Tensor BatchNorm::forward_relu(const Tensor& x) { return normalize(x, Then::Relu); }
+Tensor BatchNorm::forward_relu_max_pool(const Tensor& x) { return normalize(x, Then::ReluMaxPool); }
 
-Tensor BatchNorm::normalize(const Tensor& x, bool relu) {
+Tensor BatchNorm::normalize(const Tensor& x, Then then) {
   EMBER_CHECK_VALUE(x.dim() >= min_dim_ && x.dim() <= max_dim_, type_name(), ": expected ",
                     min_dim_ == max_dim_ ? str(min_dim_, "-D") : str(min_dim_, "-D or ", max_dim_, "-D"),
                     " input, found shape ", x.sizes());
@@ -44,8 +45,13 @@ Tensor BatchNorm::normalize(const Tensor& x, bool relu) {
   }
   bool update = is_training() && options.track_running_stats_;
   Tensor rm = update || !use_batch_stats ? running_mean : Tensor(), rv = update || !use_batch_stats ? running_var : Tensor();
-  return relu ? batch_norm_relu(x, rm, rv, weight, bias, use_batch_stats, momentum, options.eps_)
-              : batch_norm(x, rm, rv, weight, bias, use_batch_stats, momentum, options.eps_);
+  switch (then) {
+    case Then::Relu: return batch_norm_relu(x, rm, rv, weight, bias, use_batch_stats, momentum, options.eps_);
+    case Then::ReluMaxPool:
+      return batch_norm_relu_max_pool2d(x, rm, rv, weight, bias, use_batch_stats, momentum, options.eps_);
+    case Then::Nothing: break;
+  }
+  return batch_norm(x, rm, rv, weight, bias, use_batch_stats, momentum, options.eps_);
 }
 
 void BatchNorm::upgrade_state_dict(io::Dict& dict, const std::string& prefix, std::optional<int64_t> version) const {

@@ -28,6 +28,9 @@ class BatchNorm : public Module {
   // relu(forward(x)) as one fused op (batch_norm_relu); Sequential calls it for a BatchNorm
   // directly followed by a ReLU.
   Tensor forward_relu(const Tensor& x);
+  // max_pool2d(relu(forward(x)), 2) as one fused op (batch_norm_relu_max_pool2d); Sequential
+  // calls it for a BatchNorm, a ReLU and a 2x2 stride-2 MaxPool2d in a row.
+  Tensor forward_relu_max_pool(const Tensor& x);
   nlohmann::json config() const override;
   std::string extra_repr() const override;
   int64_t state_dict_version() const override { return 2; }
@@ -40,7 +43,8 @@ class BatchNorm : public Module {
   void upgrade_state_dict(io::Dict& dict, const std::string& prefix, std::optional<int64_t> version) const override;
 
  private:
-  Tensor normalize(const Tensor& x, bool relu);
+  enum class Then { Nothing, Relu, ReluMaxPool };  // what the fused op applies after normalizing
+  Tensor normalize(const Tensor& x, Then then);
   int64_t min_dim_, max_dim_;
 };
 

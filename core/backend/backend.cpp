@@ -34,4 +34,13 @@ void Backend::batch_norm_relu_backward(const Tensor& grad_input, const Tensor& g
   batch_norm_backward(grad_input, grad_weight, grad_bias, masked, input, mean, invstd, weight, training);
 }
 
+void Backend::batch_norm_relu_max_pool2x2(const Tensor& pooled, const Tensor& indices, const Tensor& output,
+                                          const Tensor& input, const Tensor& mean, const Tensor& invstd, const Tensor& weight,
+                                          const Tensor& bias) {
+  Tensor activations = output.defined() ? output : empty(input.sizes(), TensorOptions(input.dtype()).device(input.device()));
+  const int64_t n = input.size(0), c = input.size(1), s = input.size(2) * input.size(3);
+  batch_norm_apply_relu(activations.view({n, c, s}), input.view({n, c, s}), mean, invstd, weight, bias);
+  max_pool2d(pooled, indices, activations, Pool2dParams{2, 2, 2, 2, 0, 0, 1, 1, true});
+}
+
 }  // namespace ember

@@ -156,6 +156,18 @@ class Backend {
                                         const Tensor& output, const Tensor& input, const Tensor& mean,
                                         const Tensor& invstd, const Tensor& weight, const Tensor& bias,
                                         bool training);
+  // Whether batch_norm_relu_backward reads `output` (the default does; the CPU does not): when it
+  // does not, the fused op keeps no output for it, and batch_norm_relu_max_pool2x2 need not
+  // write one.
+  virtual bool batch_norm_relu_backward_reads_output() const { return true; }
+  // max_pool2d (2x2, stride 2, no padding) of batch_norm_apply_relu, input [N, C, H, W] ->
+  // pooled and indices [N, C, H/2, W/2] (rounded down), the same bits as the two ops. `output`
+  // [N, C, H, W], the un-pooled activations, is written when defined (the op asks for it when
+  // batch_norm_relu_backward reads it), and may be undefined otherwise, so that a backend can
+  // pool the activations as it computes them. The default runs the two ops.
+  virtual void batch_norm_relu_max_pool2x2(const Tensor& pooled, const Tensor& indices, const Tensor& output,
+                                           const Tensor& input, const Tensor& mean, const Tensor& invstd,
+                                           const Tensor& weight, const Tensor& bias);
 
   // Fused optimizer updates on contiguous tensors of one float dtype, all updated in place
   // (max_exp_avg_sq only with amsgrad).

@@ -8,6 +8,7 @@
 #include "core/ops/activation.h"
 #include "core/ops/arithmetic.h"
 #include "core/ops/math.h"
+#include "core/ops/pool.h"
 #include "core/ops/reduce.h"
 
 #include "core/trace/trace.h"
@@ -16,9 +17,16 @@ namespace ember {
 
 namespace {
 
-// batch_norm, and with `relu` relu(batch_norm) in the same passes (see the header).
-Tensor batch_norm_kernel(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
-                         const Tensor& bias, bool training, double momentum, double eps, bool relu) {
+// What batch_norm's kernels need, checked and computed once: the input as [N, C, S], this batch's
+// statistics (training; the running ones updated) or the running ones, and the affine terms.
+struct Prepared {
+  int64_t n, c, s;
+  Tensor x, batch_mean, invstd, w, b;
+  TensorOptions options;
+};
+
+Prepared prepare(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                 const Tensor& bias, bool training, double momentum, double eps) {
   EMBER_CHECK_VALUE(input.dim() >= 2, "batch_norm: expected input [N, C, *], found shape ", input.sizes());
   int64_t n = input.size(0), c = input.size(1), s = n * c > 0 ? input.numel() / (n * c) : 0;
   for (const Tensor* t : {&running_mean, &running_var, &weight, &bias}) {
@@ -30,7 +38,7 @@ Tensor batch_norm_kernel(const Tensor& input, const Tensor& running_mean, const 
   for (const Tensor* t : {&weight, &bias})
     EMBER_CHECK_VALUE(!t->defined() || t->dtype() == input.dtype(), "batch_norm: input is ", input.dtype(),
                       " but weight/bias are ", t->dtype());
-  // The kernels see [N, C, S]; `out` keeps the input's shape and is written through that view.
+  // The kernels see [N, C, S]; outputs keep the input's shape and are written through that view.
   Tensor x = input.detach().contiguous().reshape({n, c, s});
   TensorOptions options = TensorOptions(x.dtype()).device(x.device());
   Backend& backend = backend_of(x);
@@ -55,32 +63,78 @@ Tensor batch_norm_kernel(const Tensor& input, const Tensor& running_mean, const 
   }
   Tensor w = weight.defined() ? weight.detach().contiguous() : Tensor();
   Tensor b = bias.defined() ? bias.detach().contiguous() : Tensor();
-  Tensor out = empty(input.sizes(), options);
-  if (relu) backend.batch_norm_apply_relu(out.reshape({n, c, s}), x, batch_mean, invstd, w, b);
-  else backend.batch_norm_apply(out.reshape({n, c, s}), x, batch_mean, invstd, w, b);
-  // The fused ReLU's mask is output > 0 (exactly where the normalized value was positive): saved
-  // detached (the node must not own the tensor that owns it) for backends that read it there, as
-  // the default does; the CPU recomputes it from x and the affine terms instead.
-  Tensor mask_source = relu ? out.detach().reshape({n, c, s}) : Tensor();
+  return {n, c, s, x, batch_mean, invstd, w, b, options};
+}
 
+// The inputs that take gradients: input, and weight and bias when defined.
+std::vector<Tensor> differentiable(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   std::vector<Tensor> inputs{input};
   if (weight.defined()) inputs.push_back(weight);
   if (bias.defined()) inputs.push_back(bias);
+  return inputs;
+}
+
+// The batch norm's backward for g [N, C, S] (through the ReLU with `relu`, its mask from
+// `activations` where the backend reads them), as the gradients of differentiable()'s inputs.
+std::vector<Tensor> backward(const Prepared& pr, const Tensor& g, bool relu, const Tensor& activations, bool training,
+                             const Shape& input_shape, bool need_input, bool need_weight, bool need_bias) {
+  Tensor gx = need_input ? empty_like(pr.x) : Tensor();
+  Tensor gw = need_weight ? empty({pr.c}, pr.options) : Tensor(), gb = need_bias ? empty({pr.c}, pr.options) : Tensor();
+  Backend& backend = backend_of(g);
+  if (relu) backend.batch_norm_relu_backward(gx, gw, gb, g, activations, pr.x, pr.batch_mean, pr.invstd, pr.w, pr.b, training);
+  else backend.batch_norm_backward(gx, gw, gb, g, pr.x, pr.batch_mean, pr.invstd, pr.w, training);
+  std::vector<Tensor> grads{need_input ? gx.reshape(input_shape) : Tensor()};
+  if (pr.w.defined()) grads.push_back(gw);
+  if (pr.b.defined()) grads.push_back(gb);
+  return grads;
+}
+
+// batch_norm, and with `relu` relu(batch_norm) in the same passes (see the header).
+Tensor batch_norm_kernel(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                         const Tensor& bias, bool training, double momentum, double eps, bool relu) {
+  const Prepared pr = prepare(input, running_mean, running_var, weight, bias, training, momentum, eps);
+  const int64_t n = pr.n, c = pr.c, s = pr.s;
+  Backend& backend = backend_of(pr.x);
+  Tensor out = empty(input.sizes(), pr.options);
+  if (relu) backend.batch_norm_apply_relu(out.reshape({n, c, s}), pr.x, pr.batch_mean, pr.invstd, pr.w, pr.b);
+  else backend.batch_norm_apply(out.reshape({n, c, s}), pr.x, pr.batch_mean, pr.invstd, pr.w, pr.b);
+  // The fused ReLU's mask is output > 0 (exactly where the normalized value was positive): saved
+  // detached (the node must not own the tensor that owns it) for backends that read it there, as
+  // the default does; the CPU recomputes it from x and the affine terms, and keeps nothing.
+  Tensor activations = relu && backend.batch_norm_relu_backward_reads_output() ? out.detach().reshape({n, c, s}) : Tensor();
   bool need_input = input.requires_grad(), need_weight = weight.defined() && weight.requires_grad();
-  bool need_bias = bias.defined() && bias.requires_grad(), has_weight = weight.defined(), has_bias = bias.defined();
+  bool need_bias = bias.defined() && bias.requires_grad();
   Shape input_shape = input.sizes();
-  std::vector<Tensor> saved{x, batch_mean, invstd, w, b};
-  if (relu) saved.push_back(mask_source);
-  return autograd::record(relu ? "BatchNormReluBackward0" : "NativeBatchNormBackward0", out, inputs, [=](const Tensor& g_in) {
-    Tensor g = g_in.contiguous().reshape({n, c, s});
-    Tensor gx = need_input ? empty_like(x) : Tensor();
-    Tensor gw = need_weight ? empty({c}, options) : Tensor(), gb = need_bias ? empty({c}, options) : Tensor();
-    if (relu) backend_of(g).batch_norm_relu_backward(gx, gw, gb, g, mask_source, x, batch_mean, invstd, w, b, training);
-    else backend_of(g).batch_norm_backward(gx, gw, gb, g, x, batch_mean, invstd, w, training);
-    std::vector<Tensor> grads{need_input ? gx.reshape(input_shape) : Tensor()};
-    if (has_weight) grads.push_back(gw);
-    if (has_bias) grads.push_back(gb);
-    return grads;
+  std::vector<Tensor> saved{pr.x, pr.batch_mean, pr.invstd, pr.w, pr.b, activations};
+  return autograd::record(relu ? "BatchNormReluBackward0" : "NativeBatchNormBackward0", out, differentiable(input, weight, bias),
+                          [=](const Tensor& g) {
+                            return backward(pr, g.contiguous().reshape({n, c, s}), relu, activations, training, input_shape,
+                                            need_input, need_weight, need_bias);
+                          }, saved);
+}
+
+// max_pool2d(relu(batch_norm)), 2x2 stride 2, input [N, C, H, W]: pooled by the backend as the
+// activations are computed (Backend::batch_norm_relu_max_pool2x2); the backward is the pool's,
+// then the batch norm's through the ReLU.
+Tensor batch_norm_relu_pool_kernel(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
+                                   const Tensor& weight, const Tensor& bias, bool training, double momentum, double eps) {
+  const Prepared pr = prepare(input, running_mean, running_var, weight, bias, training, momentum, eps);
+  const int64_t n = pr.n, c = pr.c, s = pr.s;
+  Backend& backend = backend_of(pr.x);
+  Tensor pooled = empty({n, c, input.size(2) / 2, input.size(3) / 2}, pr.options);
+  Tensor indices = empty(pooled.sizes(), TensorOptions(kInt64).device(input.device()));
+  Tensor activations = backend.batch_norm_relu_backward_reads_output() ? empty({n, c, s}, pr.options) : Tensor();
+  backend.batch_norm_relu_max_pool2x2(pooled, indices, activations.defined() ? activations.view(input.sizes()) : Tensor(),
+                                      pr.x.view(input.sizes()), pr.batch_mean, pr.invstd, pr.w, pr.b);
+  bool need_input = input.requires_grad(), need_weight = weight.defined() && weight.requires_grad();
+  bool need_bias = bias.defined() && bias.requires_grad();
+  Shape input_shape = input.sizes();
+  std::vector<Tensor> saved{pr.x, pr.batch_mean, pr.invstd, pr.w, pr.b, activations, indices};
+  return autograd::record("BatchNormReluMaxPoolBackward0", pooled, differentiable(input, weight, bias), [=](const Tensor& g) {
+    Tensor activation_grad = empty(input_shape, TensorOptions(g.dtype()).device(g.device()));
+    backend_of(g).max_pool2d_backward(activation_grad, g.contiguous(), indices, Pool2dParams{2, 2, 2, 2, 0, 0, 1, 1, true});
+    return backward(pr, activation_grad.view({n, c, s}), true, activations, training, input_shape, need_input, need_weight,
+                    need_bias);
   }, saved);
 }
 
@@ -98,6 +152,15 @@ Tensor batch_norm_relu(const Tensor& input, const Tensor& running_mean, const Te
   // A tracer sees the two ops it exports (BatchNormalization, Relu), each recording itself.
   if (trace::active()) return relu(batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps));
   return batch_norm_kernel(input, running_mean, running_var, weight, bias, training, momentum, eps, true);
+}
+
+Tensor batch_norm_relu_max_pool2d(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
+                                  const Tensor& weight, const Tensor& bias, bool training, double momentum, double eps) {
+  // A tracer sees the three ops it exports; a 3-D input goes through max_pool2d's own handling.
+  if (trace::active() || input.dim() != 4)
+    return max_pool2d(batch_norm_relu(input, running_mean, running_var, weight, bias, training, momentum, eps), 2);
+  EMBER_CHECK_VALUE(input.size(2) >= 2 && input.size(3) >= 2, "max_pool2d: input ", input.sizes(), " is too small for the window");
+  return batch_norm_relu_pool_kernel(input, running_mean, running_var, weight, bias, training, momentum, eps);
 }
 
 Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight,

@@ -20,6 +20,13 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
 // the two ops.
 Tensor batch_norm_relu(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
                        const Tensor& weight, const Tensor& bias, bool training, double momentum, double eps);
+// max_pool2d(batch_norm_relu(...), 2): 2x2 windows, stride 2, no padding, floor mode, input
+// [N, C, H, W]. The same values and gradients, bit for bit, without the activations: the CPU
+// pools them as it computes them and never writes them out (Backend::batch_norm_relu_max_pool2x2).
+// nn::Sequential uses it for a BatchNorm2d, a ReLU and such a MaxPool2d in a row. Under jit::trace
+// it records the three ops.
+Tensor batch_norm_relu_max_pool2d(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
+                                  const Tensor& weight, const Tensor& bias, bool training, double momentum, double eps);
 // Normalises over the trailing dims `normalized_shape`; weight/bias of that shape or undefined.
 Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight,
                   const Tensor& bias, double eps = 1e-5);

@@ -1,7 +1,7 @@
-// Sequential's fusion of a BatchNorm directly followed by a ReLU: the fused op runs (its grad_fn
-// names it), and the model computes what running its modules one by one computes, bit for bit,
-// values, running statistics and gradients; a ReLU subclass, or a ReLU not directly after the
-// BatchNorm, runs as written.
+// Sequential's fusions of a BatchNorm directly followed by a ReLU, and by a ReLU and a 2x2 stride-2
+// MaxPool2d: the fused op runs (its grad_fn names it), and the model computes what running its
+// modules one by one computes, bit for bit, values, running statistics and gradients; a ReLU
+// subclass, a ReLU not directly after the BatchNorm, or another pooling, runs as written.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -53,6 +53,40 @@ TEST(Sequential, FusesBatchNormAndReluWithTheSameResultsAsTheModulesOneByOne) {
     auto sa = fused->named_buffers(), sb = stepwise->named_buffers();
     for (size_t i = 0; i < sa.size(); ++i)
       if (sa[i].second.dtype() == kFloat32) EXPECT_TRUE(same_bits(sa[i].second, sb[i].second)) << sa[i].first;
+  }
+}
+
+TEST(Sequential, FusesBatchNormReluAndMaxPoolWithTheSameResultsAsTheModulesOneByOne) {
+  auto block = [] {
+    manual_seed(4);
+    return std::make_shared<nn::Sequential>(std::make_shared<nn::Conv2d>(nn::Conv2dOptions(2, 4, 3).padding(1)),
+                                            std::make_shared<nn::BatchNorm2d>(4), std::make_shared<nn::ReLU>(),
+                                            std::make_shared<nn::MaxPool2d>(nn::Pool2dOptions(2)));
+  };
+  for (bool training : {true, false}) {
+    auto fused = block(), stepwise = block();
+    fused->train(training);
+    stepwise->train(training);
+    Tensor x = randn({6, 2, 7, 9});
+    Tensor y = fused->forward(x);
+    EXPECT_EQ(y.grad_fn()->name, "BatchNormReluMaxPoolBackward0");
+    Tensor h = x;
+    for (size_t i = 0; i < stepwise->size(); ++i) h = (*stepwise)[i]->forward(h);
+    ASSERT_TRUE(same_bits(y, h)) << (training ? "training" : "eval");
+    Tensor g = randn(y.sizes());
+    y.backward(g);
+    h.backward(g);
+    auto a = fused->named_parameters(), b = stepwise->named_parameters();
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(same_bits(a[i].second.grad(), b[i].second.grad())) << a[i].first;
+    auto sa = fused->named_buffers(), sb = stepwise->named_buffers();
+    for (size_t i = 0; i < sa.size(); ++i)
+      if (sa[i].second.dtype() == kFloat32) EXPECT_TRUE(same_bits(sa[i].second, sb[i].second)) << sa[i].first;
+  }
+  // Other windows are pooled as written, after the fused BatchNorm and ReLU.
+  for (nn::Pool2dOptions other : {nn::Pool2dOptions(3), nn::Pool2dOptions(2).stride(1), nn::Pool2dOptions(2).padding(1),
+                                  nn::Pool2dOptions(2).ceil_mode(true)}) {
+    nn::Sequential s(std::make_shared<nn::BatchNorm2d>(2), std::make_shared<nn::ReLU>(), std::make_shared<nn::MaxPool2d>(other));
+    EXPECT_EQ(s.forward(randn({2, 2, 5, 5})).grad_fn()->name, "MaxPool2DWithIndicesBackward0");
   }
 }
 

@@ -19,6 +19,7 @@
 #include <type_traits>
 
 #include "core/backend/cpu/cpu_backend.h"
+#include "core/backend/cpu/max_pool_2x2.h"
 #include "core/backend/cpu/strided_loop.h"
 #include "core/threads.h"
 
@@ -287,6 +288,34 @@ void CpuBackend::batch_norm_relu_backward(const Tensor& grad_input, const Tensor
                                           bool training) {
   // The mask is recomputed from the input (see the top of this file): the output is not read.
   backward_tensors<true>(grad_input, grad_weight, grad_bias, grad_out, input, mean, invstd, weight, bias, training);
+}
+
+// Each plane pooled as its activations are computed, with apply's own arithmetic (this file's
+// -ffp-contract=off included), so pooled values and indices are the two ops' bits while the
+// activations are never written: a pass over them fewer each way, and no tensor of their size.
+void CpuBackend::batch_norm_relu_max_pool2x2(const Tensor& pooled, const Tensor& indices, const Tensor& output,
+                                             const Tensor& input, const Tensor& mean, const Tensor& invstd,
+                                             const Tensor& weight, const Tensor& bias) {
+  if (output.defined()) return Backend::batch_norm_relu_max_pool2x2(pooled, indices, output, input, mean, invstd, weight, bias);
+  visit_float(input.dtype(), "batch_norm_relu_max_pool2x2", [&](auto tag) {
+    using T = decltype(tag);
+    const int64_t c = input.size(1), h = input.size(2), w = input.size(3), oh = pooled.size(2), ow = pooled.size(3);
+    Affine<T> affine(c, invstd, weight, bias);
+    const T *x = static_cast<const T*>(input.data()), *m = optional_data<T>(mean);
+    const T *scale = affine.scale.data(), *shift = affine.shift.data();
+    T* out = static_cast<T*>(pooled.data());
+    int64_t* idx = static_cast<int64_t*>(indices.data());
+    parallel_for(0, input.size(0) * c, 4, [&](int64_t lo, int64_t hi) {
+      for (int64_t plane = lo; plane < hi; ++plane) {
+        const int64_t ch = plane % c;
+        const T mean_c = m[ch], scale_c = scale[ch], shift_c = shift[ch];
+        max_pool_2x2_plane(x + plane * h * w, w, oh, ow, out + plane * oh * ow, idx + plane * oh * ow, [=](T v) {
+          T y = normalized(v - mean_c, scale_c, shift_c);
+          return keep_if(y > T(0), y);
+        });
+      }
+    });
+  });
 }
 
 }  // namespace ember::cpu
