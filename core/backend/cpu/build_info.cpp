@@ -35,6 +35,9 @@ std::string cpu_gemm_engine() {
 #if defined(EIGEN_VECTORIZE_SSE4_2) && !defined(EIGEN_VECTORIZE_AVX)
   add("SSE4.2");
 #endif
+#if defined(EIGEN_VECTORIZE_SSE2) && !defined(EIGEN_VECTORIZE_SSE4_2)
+  add("SSE2");  // x86-64's baseline: a portable build (EMBER_NATIVE=OFF)
+#endif
   if (isa.empty()) isa = "no SIMD";
   std::string eigen = str("Eigen ", EIGEN_WORLD_VERSION, ".", EIGEN_MAJOR_VERSION, ".", EIGEN_MINOR_VERSION, " (", isa, ")");
   std::string blas;

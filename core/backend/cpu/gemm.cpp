@@ -45,6 +45,9 @@ void eigen_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, con
   else out.noalias() = am * bm;
 }
 
+#if defined(EMBER_HAVE_OPENBLAS) || defined(EMBER_HAVE_ONEDNN)
+#define EMBER_HAVE_BLAS 1
+
 bool in_parallel_region() {
 #ifdef _OPENMP
   return omp_in_parallel();
@@ -52,9 +55,6 @@ bool in_parallel_region() {
   return false;
 #endif
 }
-
-#if defined(EMBER_HAVE_OPENBLAS) || defined(EMBER_HAVE_ONEDNN)
-#define EMBER_HAVE_BLAS 1
 
 #ifdef EMBER_HAVE_ONEDNN
 // oneDNN threads a product itself over OpenMP's omp_get_max_threads(), which ember's thread count
