@@ -5,28 +5,12 @@
 // fused kernel.
 #include <gtest/gtest.h>
 
-#include <cstring>
 
 #include "core/backend/backend.h"
 #include "ember.h"
+#include "support/same_bits.h"
 
 using namespace ember;
-
-namespace {
-
-void expect_same_bits(const Tensor& got, const Tensor& want, const std::string& what) {
-  ASSERT_EQ(got.sizes(), want.sizes()) << what;
-  std::vector<float> g = got.contiguous().to_vector<float>(), w = want.contiguous().to_vector<float>();
-  for (size_t i = 0; i < g.size(); ++i)
-    ASSERT_EQ(std::memcmp(&g[i], &w[i], sizeof(float)), 0) << what << ", element " << i << ": " << g[i] << " vs " << w[i];
-}
-
-// Channels whose values repeat, so that some normalize to exactly 0 (the mean itself).
-Tensor input_with_ties(const Shape& shape, Generator& gen) {
-  return mul(randint(-2, 3, shape, TensorOptions(kFloat32), &gen), 0.5);
-}
-
-}  // namespace
 
 TEST(BatchNormRelu, MatchesReluOfBatchNormBitForBit) {
   const int before = get_num_threads();

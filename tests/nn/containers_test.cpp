@@ -4,9 +4,8 @@
 // subclass, a ReLU not directly after the BatchNorm, or another pooling, runs as written.
 #include <gtest/gtest.h>
 
-#include <cstring>
-
 #include "ember.h"
+#include "support/same_bits.h"
 
 using namespace ember;
 
@@ -17,9 +16,26 @@ struct ShiftedReLU : nn::ReLU {
   Tensor forward(const Tensor& x) override { return add(relu(x), 1.0); }
 };
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  std::vector<float> x = a.contiguous().to_vector<float>(), y = b.contiguous().to_vector<float>();
-  return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
+// y = fused(x), whose last op must be `fused_op`, against h = the same modules run one by one
+// (ending in `stepwise_op`): the same bits in the values, and after backward of the same gradient, in every parameter's gradient
+// and every float buffer.
+void expect_same_as_one_by_one(nn::Sequential& fused, nn::Sequential& stepwise, const Tensor& x, const std::string& fused_op,
+                               const std::string& stepwise_op, const std::string& what) {
+  Tensor y = fused.forward(x);
+  EXPECT_EQ(y.grad_fn()->name, fused_op) << what;
+  Tensor h = x;
+  for (size_t i = 0; i < stepwise.size(); ++i) h = stepwise[i]->forward(h);
+  EXPECT_EQ(h.grad_fn()->name, stepwise_op) << what;
+  ASSERT_TRUE(same_bits(y, h)) << what;
+  Tensor g = randn(y.sizes());
+  y.backward(g);
+  h.backward(g);
+  auto a = fused.named_parameters(), b = stepwise.named_parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(same_bits(a[i].second.grad(), b[i].second.grad())) << what << ", " << a[i].first;
+  auto sa = fused.named_buffers(), sb = stepwise.named_buffers();
+  for (size_t i = 0; i < sa.size(); ++i)
+    if (sa[i].second.dtype() == kFloat32) EXPECT_TRUE(same_bits(sa[i].second, sb[i].second)) << what << ", " << sa[i].first;
 }
 
 std::shared_ptr<nn::Sequential> conv_block() {
@@ -38,21 +54,7 @@ TEST(Sequential, FusesBatchNormAndReluWithTheSameResultsAsTheModulesOneByOne) {
     fused->train(training);
     stepwise->train(training);
     Tensor x = randn({6, 2, 5, 5});
-    Tensor y = fused->forward(x);
-    EXPECT_EQ(y.grad_fn()->name, "BatchNormReluBackward0");
-    Tensor h = x;
-    for (size_t i = 0; i < stepwise->size(); ++i) h = (*stepwise)[i]->forward(h);
-    EXPECT_EQ(h.grad_fn()->name, "ReluBackward0");
-    ASSERT_TRUE(same_bits(y, h)) << (training ? "training" : "eval");
-    Tensor g = randn(y.sizes());
-    y.backward(g);
-    h.backward(g);
-    auto a = fused->named_parameters(), b = stepwise->named_parameters();
-    ASSERT_EQ(a.size(), b.size());
-    for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(same_bits(a[i].second.grad(), b[i].second.grad())) << a[i].first;
-    auto sa = fused->named_buffers(), sb = stepwise->named_buffers();
-    for (size_t i = 0; i < sa.size(); ++i)
-      if (sa[i].second.dtype() == kFloat32) EXPECT_TRUE(same_bits(sa[i].second, sb[i].second)) << sa[i].first;
+    expect_same_as_one_by_one(*fused, *stepwise, x, "BatchNormReluBackward0", "ReluBackward0", training ? "training" : "eval");
   }
 }
 
@@ -68,19 +70,8 @@ TEST(Sequential, FusesBatchNormReluAndMaxPoolWithTheSameResultsAsTheModulesOneBy
     fused->train(training);
     stepwise->train(training);
     Tensor x = randn({6, 2, 7, 9});
-    Tensor y = fused->forward(x);
-    EXPECT_EQ(y.grad_fn()->name, "BatchNormReluMaxPoolBackward0");
-    Tensor h = x;
-    for (size_t i = 0; i < stepwise->size(); ++i) h = (*stepwise)[i]->forward(h);
-    ASSERT_TRUE(same_bits(y, h)) << (training ? "training" : "eval");
-    Tensor g = randn(y.sizes());
-    y.backward(g);
-    h.backward(g);
-    auto a = fused->named_parameters(), b = stepwise->named_parameters();
-    for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(same_bits(a[i].second.grad(), b[i].second.grad())) << a[i].first;
-    auto sa = fused->named_buffers(), sb = stepwise->named_buffers();
-    for (size_t i = 0; i < sa.size(); ++i)
-      if (sa[i].second.dtype() == kFloat32) EXPECT_TRUE(same_bits(sa[i].second, sb[i].second)) << sa[i].first;
+    expect_same_as_one_by_one(*fused, *stepwise, x, "BatchNormReluMaxPoolBackward0", "MaxPool2DWithIndicesBackward0",
+                              training ? "training" : "eval");
   }
   // Other windows are pooled as written, after the fused BatchNorm and ReLU.
   for (nn::Pool2dOptions other : {nn::Pool2dOptions(3), nn::Pool2dOptions(2).stride(1), nn::Pool2dOptions(2).padding(1),
