@@ -43,4 +43,17 @@ void Backend::batch_norm_relu_max_pool2x2(const Tensor& pooled, const Tensor& in
   max_pool2d(pooled, indices, activations, Pool2dParams{2, 2, 2, 2, 0, 0, 1, 1, true});
 }
 
+void Backend::batch_norm_relu_max_pool2x2_backward(const Tensor& grad_input, const Tensor& grad_weight,
+                                                   const Tensor& grad_bias, const Tensor& grad_pooled,
+                                                   const Tensor& indices, const Tensor& output, const Tensor& input,
+                                                   const Tensor& mean, const Tensor& invstd, const Tensor& weight,
+                                                   const Tensor& bias, bool training) {
+  const int64_t n = input.size(0), c = input.size(1), s = input.size(2) * input.size(3);
+  Tensor activation_grad = empty(input.sizes(), TensorOptions(grad_pooled.dtype()).device(grad_pooled.device()));
+  max_pool2d_backward(activation_grad, grad_pooled, indices, Pool2dParams{2, 2, 2, 2, 0, 0, 1, 1, true});
+  auto rows = [&](const Tensor& t) { return t.defined() ? t.view({n, c, s}) : Tensor(); };
+  batch_norm_relu_backward(rows(grad_input), grad_weight, grad_bias, rows(activation_grad), rows(output), rows(input), mean,
+                           invstd, weight, bias, training);
+}
+
 }  // namespace ember

@@ -168,6 +168,15 @@ class Backend {
   virtual void batch_norm_relu_max_pool2x2(const Tensor& pooled, const Tensor& indices, const Tensor& output,
                                            const Tensor& input, const Tensor& mean, const Tensor& invstd,
                                            const Tensor& weight, const Tensor& bias);
+  // Its backward for grad_pooled: max_pool2d_backward by `indices` into the activations' gradient,
+  // then batch_norm_relu_backward (`output` as the forward kept it, or undefined; input and
+  // grad_input [N, C, H, W], grad_input undefined when not wanted). The default runs the two; a
+  // backend may feed the pool's gradient to the batch norm's passes directly (the CPU does).
+  virtual void batch_norm_relu_max_pool2x2_backward(const Tensor& grad_input, const Tensor& grad_weight,
+                                                    const Tensor& grad_bias, const Tensor& grad_pooled,
+                                                    const Tensor& indices, const Tensor& output, const Tensor& input,
+                                                    const Tensor& mean, const Tensor& invstd, const Tensor& weight,
+                                                    const Tensor& bias, bool training);
 
   // Fused optimizer updates on contiguous tensors of one float dtype, all updated in place
   // (max_exp_avg_sq only with amsgrad).

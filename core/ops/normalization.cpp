@@ -74,15 +74,14 @@ std::vector<Tensor> differentiable(const Tensor& input, const Tensor& weight, co
   return inputs;
 }
 
-// The batch norm's backward for g [N, C, S] (through the ReLU with `relu`, its mask from
-// `activations` where the backend reads them), as the gradients of differentiable()'s inputs.
-std::vector<Tensor> backward(const Prepared& pr, const Tensor& g, bool relu, const Tensor& activations, bool training,
-                             const Shape& input_shape, bool need_input, bool need_weight, bool need_bias) {
+// The gradients of differentiable()'s inputs: run(gx [N, C, S], gw, gb) fills fresh tensors, each
+// undefined where it is not wanted.
+template <class Run>
+std::vector<Tensor> gradients(const Prepared& pr, const Shape& input_shape, bool need_input, bool need_weight, bool need_bias,
+                              const Run& run) {
   Tensor gx = need_input ? empty_like(pr.x) : Tensor();
   Tensor gw = need_weight ? empty({pr.c}, pr.options) : Tensor(), gb = need_bias ? empty({pr.c}, pr.options) : Tensor();
-  Backend& backend = backend_of(g);
-  if (relu) backend.batch_norm_relu_backward(gx, gw, gb, g, activations, pr.x, pr.batch_mean, pr.invstd, pr.w, pr.b, training);
-  else backend.batch_norm_backward(gx, gw, gb, g, pr.x, pr.batch_mean, pr.invstd, pr.w, training);
+  run(gx, gw, gb);
   std::vector<Tensor> grads{need_input ? gx.reshape(input_shape) : Tensor()};
   if (pr.w.defined()) grads.push_back(gw);
   if (pr.b.defined()) grads.push_back(gb);
@@ -106,16 +105,21 @@ Tensor batch_norm_kernel(const Tensor& input, const Tensor& running_mean, const 
   bool need_bias = bias.defined() && bias.requires_grad();
   Shape input_shape = input.sizes();
   std::vector<Tensor> saved{pr.x, pr.batch_mean, pr.invstd, pr.w, pr.b, activations};
+  auto grad_fn = [=](const Tensor& g_in) {
+    Tensor g = g_in.contiguous().reshape({n, c, s});
+    return gradients(pr, input_shape, need_input, need_weight, need_bias, [&](const Tensor& gx, const Tensor& gw, const Tensor& gb) {
+      Backend& b = backend_of(g);
+      if (relu) b.batch_norm_relu_backward(gx, gw, gb, g, activations, pr.x, pr.batch_mean, pr.invstd, pr.w, pr.b, training);
+      else b.batch_norm_backward(gx, gw, gb, g, pr.x, pr.batch_mean, pr.invstd, pr.w, training);
+    });
+  };
   return autograd::record(relu ? "BatchNormReluBackward0" : "NativeBatchNormBackward0", out, differentiable(input, weight, bias),
-                          [=](const Tensor& g) {
-                            return backward(pr, g.contiguous().reshape({n, c, s}), relu, activations, training, input_shape,
-                                            need_input, need_weight, need_bias);
-                          }, saved);
+                          grad_fn, saved);
 }
 
 // max_pool2d(relu(batch_norm)), 2x2 stride 2, input [N, C, H, W]: pooled by the backend as the
-// activations are computed (Backend::batch_norm_relu_max_pool2x2); the backward is the pool's,
-// then the batch norm's through the ReLU.
+// activations are computed (Backend::batch_norm_relu_max_pool2x2), and the backward the pool's
+// then the batch norm's through the ReLU (batch_norm_relu_max_pool2x2_backward).
 Tensor batch_norm_relu_pool_kernel(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
                                    const Tensor& weight, const Tensor& bias, bool training, double momentum, double eps) {
   const Prepared pr = prepare(input, running_mean, running_var, weight, bias, training, momentum, eps);
@@ -131,10 +135,11 @@ Tensor batch_norm_relu_pool_kernel(const Tensor& input, const Tensor& running_me
   Shape input_shape = input.sizes();
   std::vector<Tensor> saved{pr.x, pr.batch_mean, pr.invstd, pr.w, pr.b, activations, indices};
   return autograd::record("BatchNormReluMaxPoolBackward0", pooled, differentiable(input, weight, bias), [=](const Tensor& g) {
-    Tensor activation_grad = empty(input_shape, TensorOptions(g.dtype()).device(g.device()));
-    backend_of(g).max_pool2d_backward(activation_grad, g.contiguous(), indices, Pool2dParams{2, 2, 2, 2, 0, 0, 1, 1, true});
-    return backward(pr, activation_grad.view({n, c, s}), true, activations, training, input_shape, need_input, need_weight,
-                    need_bias);
+    return gradients(pr, input_shape, need_input, need_weight, need_bias, [&](const Tensor& gx, const Tensor& gw, const Tensor& gb) {
+      backend_of(g).batch_norm_relu_max_pool2x2_backward(gx.defined() ? gx.view(input_shape) : Tensor(), gw, gb, g.contiguous(),
+                                                         indices, activations.defined() ? activations.view(input_shape) : Tensor(),
+                                                         pr.x.view(input_shape), pr.batch_mean, pr.invstd, pr.w, pr.b, training);
+    });
   }, saved);
 }
 

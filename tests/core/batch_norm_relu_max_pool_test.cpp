@@ -2,8 +2,9 @@
 // running statistics and gradients bit for bit, in training and evaluation, with odd heights and
 // widths (the last row and column belong to no window), ties (values that normalize to exactly 0,
 // where the ReLU's mask and the pool's first-maximum rule both decide) and a channel holding a
-// NaN, at 1 and 2 threads; and the backend's unfused default against the CPU's kernel, which
-// pools the activations without writing them.
+// NaN, at 1 and 2 threads; and the backend's unfused default against the CPU's kernels, which
+// pool the activations without writing them and feed the pool's gradient straight to the batch
+// norm's backward.
 #include <gtest/gtest.h>
 
 #include <limits>
@@ -73,5 +74,18 @@ TEST(BatchNormReluMaxPool, TheBackendsUnfusedDefaultMatchesTheCpuKernel) {
     EXPECT_TRUE(equal(idx1, idx2)) << what << ", indices";
     expect_same_bits(activations.view({n, c, h * w}), want_activations, what + ", the default's activations");
     ASSERT_GT(sum(eq(pooled1, 0.0)).item<double>(), 0) << what << ": no zeros, ReLU's ties are not exercised";
+    // The backward: the CPU feeds the pool's gradient to the batch norm's passes, the default
+    // scatters it into a dense gradient first (reading the activations for the ReLU's mask).
+    Tensor gp = randn(pooled1.sizes(), TensorOptions(kFloat32), &gen);
+    for (bool training : {true, false}) {
+      Tensor gx1 = empty({n, c, h, w}), gw1 = empty({c}), gb1 = empty({c});
+      Tensor gx2 = empty({n, c, h, w}), gw2 = empty({c}), gb2 = empty({c});
+      cpu.batch_norm_relu_max_pool2x2_backward(gx1, gw1, gb1, gp, idx1, Tensor(), x, mean, invstd, wt, b, training);
+      cpu.Backend::batch_norm_relu_max_pool2x2_backward(gx2, gw2, gb2, gp, idx2, activations, x, mean, invstd, wt, b, training);
+      const std::string pass = what + (training ? ", training" : ", eval");
+      expect_same_bits(gx1, gx2, pass + ", input grad");
+      expect_same_bits(gw1, gw2, pass + ", weight grad");
+      expect_same_bits(gb1, gb2, pass + ", bias grad");
+    }
   }
 }

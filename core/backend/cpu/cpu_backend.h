@@ -60,6 +60,10 @@ class CpuBackend final : public Backend {
   bool batch_norm_relu_backward_reads_output() const override { return false; }
   void batch_norm_relu_max_pool2x2(const Tensor& pooled, const Tensor& indices, const Tensor& output, const Tensor& input,
                                    const Tensor& mean, const Tensor& invstd, const Tensor& weight, const Tensor& bias) override;
+  void batch_norm_relu_max_pool2x2_backward(const Tensor& grad_input, const Tensor& grad_weight, const Tensor& grad_bias,
+                                            const Tensor& grad_pooled, const Tensor& indices, const Tensor& output,
+                                            const Tensor& input, const Tensor& mean, const Tensor& invstd,
+                                            const Tensor& weight, const Tensor& bias, bool training) override;
   void adam_step(const AdamStep& s, const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
                  const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq) override;
   void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& input,

@@ -34,17 +34,22 @@ Dims dims_of(const Tensor& t) { return {t.size(0), t.size(1), t.size(2)}; }
 
 int64_t channel_grain(const Dims& d) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, d.n * d.s)); }
 
-// out_k[c] = sum over n and s of term_k(c, offset of (n, c, s)), for K terms in one pass over the
-// data (the backward needs two sums of the same elements). Each term sums in the same order as it
-// would alone: 16 lanes of T per row, added up in double across rows.
-template <class T, size_t K, class Terms>
-void channel_sums(const Dims& d, std::array<double*, K> out, const Terms& terms) {
+// Rows are the [S]-runs of one sample and channel, numbered r = n * C + c, holding elements
+// [r * S, (r + 1) * S). A `rows` argument is rows(ch, r) -> term(j) for j in [0, S): what the
+// pass reads of row r's element j (a row-wise callable, so a row can be staged before it is read:
+// a pooled gradient expanded into a plane-sized buffer, say).
+
+// out_k[c] = sum over the rows of channel c and their elements of term_k, for K terms in one pass
+// over the data (the backward needs two sums of the same elements). Each term sums in the same
+// order as it would alone: 16 lanes of T per row, added up in double across rows.
+template <class T, size_t K, class Rows>
+void channel_sums(const Dims& d, std::array<double*, K> out, const Rows& rows) {
   parallel_for(0, d.c, channel_grain(d), [&](int64_t lo, int64_t hi) {
-    if (d.s == 1) {  // [N, C]: walk rows, channels innermost (contiguous)
+    if (d.s == 1) {  // [N, C]: walk samples, channels innermost (contiguous)
       for (size_t k = 0; k < K; ++k) std::fill(out[k] + lo, out[k] + hi, 0.0);
       for (int64_t i = 0; i < d.n; ++i)
         for (int64_t ch = lo; ch < hi; ++ch) {
-          std::array<T, K> v = terms(ch, i * d.c + ch);
+          std::array<T, K> v = rows(ch, i * d.c + ch)(0);
           for (size_t k = 0; k < K; ++k) out[k][ch] += static_cast<double>(v[k]);
         }
       return;
@@ -56,17 +61,17 @@ void channel_sums(const Dims& d, std::array<double*, K> out, const Terms& terms)
     std::vector<std::array<double, K>> total(static_cast<size_t>(hi - lo));
     for (int64_t i = 0; i < d.n; ++i)
       for (int64_t ch = lo; ch < hi; ++ch) {
-        const int64_t base = (i * d.c + ch) * d.s;
+        const auto term = rows(ch, i * d.c + ch);
         T lanes[K][16] = {};
         int64_t j = 0;
         for (; j + 16 <= d.s; j += 16)
           for (int l = 0; l < 16; ++l) {
-            std::array<T, K> v = terms(ch, base + j + l);
+            std::array<T, K> v = term(j + l);
             for (size_t k = 0; k < K; ++k) lanes[k][l] += v[k];
           }
         std::array<double, K> row{};
         for (; j < d.s; ++j) {
-          std::array<T, K> v = terms(ch, base + j);
+          std::array<T, K> v = term(j);
           for (size_t k = 0; k < K; ++k) row[k] += static_cast<double>(v[k]);
         }
         for (size_t k = 0; k < K; ++k) {
@@ -79,23 +84,24 @@ void channel_sums(const Dims& d, std::array<double*, K> out, const Terms& terms)
   });
 }
 
-// out[j] = f(c, j) for every element j, c its channel. The [N, C] layout walks rows with channels
-// innermost, the [N, C, S] one rows of one channel; either way the loop over j is contiguous (and
-// vectorized, f's per-channel terms loop-invariant or contiguous).
-template <class T, class F>
-void channel_map(const Dims& d, T* out, const F& f) {
+// out[r * S + j] = rows(ch, r)(j) for every element, ch the row's channel. The [N, C] layout walks
+// samples with channels innermost, the [N, C, S] one rows; either way the loop over j is
+// contiguous (and vectorized, the row's terms loop-invariant or contiguous).
+template <class T, class Rows>
+void channel_map(const Dims& d, T* out, const Rows& rows) {
   if (d.s == 0) return;
   if (d.s == 1) {
     parallel_for(0, d.n, std::max<int64_t>(1, 16384 / std::max<int64_t>(d.c, 1)), [&](int64_t lo, int64_t hi) {
       for (int64_t i = lo; i < hi; ++i)
-        for (int64_t ch = 0; ch < d.c; ++ch) out[i * d.c + ch] = f(ch, i * d.c + ch);
+        for (int64_t ch = 0; ch < d.c; ++ch) out[i * d.c + ch] = rows(ch, i * d.c + ch)(0);
     });
     return;
   }
   parallel_for(0, d.n * d.c, std::max<int64_t>(1, 16384 / d.s), [&](int64_t lo, int64_t hi) {
-    for (int64_t row = lo; row < hi; ++row) {
-      const int64_t ch = row % d.c, base = row * d.s;
-      for (int64_t j = base; j < base + d.s; ++j) out[j] = f(ch, j);
+    for (int64_t r = lo; r < hi; ++r) {
+      const auto value = rows(r % d.c, r);
+      T* o = out + r * d.s;
+      for (int64_t j = 0; j < d.s; ++j) o[j] = value(j);
     }
   });
 }
@@ -143,21 +149,47 @@ T normalized(T centred, T scale, T shift) {
 
 template <class T, bool Relu>
 void apply(const Dims& d, T* out, const T* x, const T* mean, const T* scale, const T* shift) {
-  channel_map<T>(d, out, [=](int64_t ch, int64_t j) {
-    T y = normalized(x[j] - mean[ch], scale[ch], shift[ch]);
-    if constexpr (Relu) y = keep_if(y > T(0), y);
-    return y;
+  channel_map<T>(d, out, [=](int64_t ch, int64_t r) {
+    const T* xr = x + r * d.s;
+    const T mean_c = mean[ch], scale_c = scale[ch], shift_c = shift[ch];
+    return [=](int64_t j) {
+      T y = normalized(xr[j] - mean_c, scale_c, shift_c);
+      if constexpr (Relu) y = keep_if(y > T(0), y);
+      return y;
+    };
   });
 }
 
-// The incoming gradient at j, whose centred input is `centred`; Gated: through the ReLU that
-// followed, which passed it exactly where the normalized value was positive (ReluBackward's
-// rule on the output), recomputed here rather than read.
+// The incoming gradient dy of an element whose centred input is `centred`; Gated: through the
+// ReLU that followed, which passed it exactly where the normalized value was positive
+// (ReluBackward's rule on the output), recomputed here rather than read.
 template <class T, bool Gated>
-T gated(const T* dy, int64_t j, T centred, const T* scale, const T* shift, int64_t ch) {
-  if constexpr (Gated) return keep_if(normalized(centred, scale[ch], shift[ch]) > T(0), dy[j]);
-  else return dy[j];
+T gated(T dy, T centred, T scale, T shift) {
+  if constexpr (Gated) return keep_if(normalized(centred, scale, shift) > T(0), dy);
+  else return dy;
 }
+
+// Where the backward reads its incoming gradient, a row at a time: grad_out itself, or, behind a
+// fused 2x2 max pool, the pool's gradient scattered by its indices into a plane-sized buffer of
+// the calling thread (max_pool2d_backward's own zero fill and +=, so the same values) — which
+// the dense gradient never round-trips through memory. A row stays valid until the thread's next.
+template <class T>
+struct GradRows {
+  const T* dense = nullptr;  // [N, C, S]
+  const T* pooled = nullptr;  // [N, C, P], each entry's window maximum at indices' offset in its row
+  const int64_t* indices = nullptr;
+  int64_t s = 0, p = 0;
+  const T* row(int64_t r) const {
+    if (dense) return dense + r * s;
+    thread_local std::vector<T> plane;
+    plane.assign(static_cast<size_t>(s), T(0));
+    const T* g = pooled + r * p;
+    const int64_t* at = indices + r * p;
+    for (int64_t k = 0; k < p; ++k)
+      if (at[k] >= 0) plane[static_cast<size_t>(at[k])] += g[k];
+    return plane.data();
+  }
+};
 
 }  // namespace
 
@@ -178,9 +210,12 @@ void CpuBackend::batch_norm_stats(const Tensor& mean, const Tensor& var, const T
     for (int64_t ch = 0; ch < d.c; ++ch) shift[ch] = d.n * d.s > 0 ? x[ch * d.s] : T(0);
     const T* k = shift.data();
     std::vector<double> s1(static_cast<size_t>(d.c)), s2(static_cast<size_t>(d.c));
-    channel_sums<T, 2>(d, {s1.data(), s2.data()}, [x, k](int64_t ch, int64_t at) {
-      T dev = x[at] - k[ch];
-      return std::array<T, 2>{dev, dev * dev};
+    channel_sums<T, 2>(d, {s1.data(), s2.data()}, [x, k, d](int64_t ch, int64_t r) {
+      const T *xr = x + r * d.s, kc = k[ch];
+      return [xr, kc](int64_t j) {
+        T dev = xr[j] - kc;
+        return std::array<T, 2>{dev, dev * dev};
+      };
     });
     std::vector<char> redo(static_cast<size_t>(d.c));
     bool any = false;
@@ -192,12 +227,18 @@ void CpuBackend::batch_norm_stats(const Tensor& mean, const Tensor& var, const T
       any = any || redo[ch];
     }
     if (!any) return;
-    channel_sums<T, 1>(d, {s1.data()}, [x](int64_t, int64_t at) { return std::array<T, 1>{x[at]}; });
+    channel_sums<T, 1>(d, {s1.data()}, [x, d](int64_t, int64_t r) {
+      const T* xr = x + r * d.s;
+      return [xr](int64_t j) { return std::array<T, 1>{xr[j]}; };
+    });
     for (int64_t ch = 0; ch < d.c; ++ch)
       if (redo[ch]) m[ch] = static_cast<T>(s1[ch] / count);
-    channel_sums<T, 1>(d, {s2.data()}, [x, m](int64_t ch, int64_t at) {
-      T dev = x[at] - m[ch];
-      return std::array<T, 1>{dev * dev};
+    channel_sums<T, 1>(d, {s2.data()}, [x, m, d](int64_t ch, int64_t r) {
+      const T *xr = x + r * d.s, mc = m[ch];
+      return [xr, mc](int64_t j) {
+        T dev = xr[j] - mc;
+        return std::array<T, 1>{dev * dev};
+      };
     });
     for (int64_t ch = 0; ch < d.c; ++ch)
       if (redo[ch]) v[ch] = static_cast<T>(s2[ch] / count);
@@ -220,22 +261,44 @@ void apply_tensors(const Tensor& out, const Tensor& input, const Tensor& mean, c
 }
 
 // The backward for grad_out (Gated: through the ReLU that followed, with `bias` the forward's).
+// With pool_indices, grad_out is the gradient of a 2x2 max pool of the ReLU's output instead,
+// [N, C, P] with those indices (batch_norm_relu_max_pool2x2's backward).
 template <bool Gated>
 void backward_tensors(const Tensor& grad_input, const Tensor& grad_weight, const Tensor& grad_bias, const Tensor& grad_out,
-                      const Tensor& input, const Tensor& mean, const Tensor& invstd, const Tensor& weight,
-                      const Tensor& bias, bool training) {
+                      const Tensor& pool_indices, const Tensor& input, const Tensor& mean, const Tensor& invstd,
+                      const Tensor& weight, const Tensor& bias, bool training) {
   visit_float(input.dtype(), "batch_norm backward", [&](auto tag) {
     using T = decltype(tag);
     Dims d = dims_of(input);
-    const T *x = optional_data<T>(input), *dy = optional_data<T>(grad_out);
+    GradRows<T> grads;
+    grads.s = d.s;
+    if (pool_indices.defined()) {
+      grads.pooled = optional_data<T>(grad_out);
+      grads.indices = static_cast<const int64_t*>(pool_indices.data());
+      grads.p = d.n * d.c > 0 ? grad_out.numel() / (d.n * d.c) : 0;
+    } else {
+      grads.dense = optional_data<T>(grad_out);
+    }
+    const T* x = optional_data<T>(input);
     const T *m = optional_data<T>(mean), *is = optional_data<T>(invstd), *w = optional_data<T>(weight);
     Affine<T> affine(Gated ? d.c : 0, invstd, weight, bias);
     const T *norm_scale = affine.scale.data(), *norm_shift = affine.shift.data();
+    // Row r's terms: its input, centring mean, gradient, and (Gated) the affine map that gates it.
+    auto row_terms = [=](int64_t ch, int64_t r) {
+      struct Row {
+        const T *x, *dy;
+        T mean, scale, shift;
+      };
+      return Row{x + r * d.s, grads.row(r), m[ch], Gated ? norm_scale[ch] : T(0), Gated ? norm_shift[ch] : T(0)};
+    };
     std::vector<double> sum_dy(static_cast<size_t>(d.c)), sum_dy_xmu(static_cast<size_t>(d.c));
-    channel_sums<T, 2>(d, {sum_dy.data(), sum_dy_xmu.data()}, [dy, x, m, norm_scale, norm_shift](int64_t ch, int64_t at) {
-      const T centred = x[at] - m[ch];
-      T g = gated<T, Gated>(dy, at, centred, norm_scale, norm_shift, ch);
-      return std::array<T, 2>{g, g * centred};
+    channel_sums<T, 2>(d, {sum_dy.data(), sum_dy_xmu.data()}, [=](int64_t ch, int64_t r) {
+      const auto row = row_terms(ch, r);
+      return [row](int64_t j) {
+        const T centred = row.x[j] - row.mean;
+        T g = gated<T, Gated>(row.dy[j], centred, row.scale, row.shift);
+        return std::array<T, 2>{g, g * centred};
+      };
     });
     if (grad_weight.defined()) {
       T* gw = static_cast<T*>(grad_weight.data());
@@ -257,9 +320,13 @@ void backward_tensors(const Tensor& grad_input, const Tensor& grad_weight, const
       k[ch] = static_cast<T>(training ? -scale * sum_dy[ch] / count : 0.0);
     }
     const T *ap = a.data(), *bp = b.data(), *kp = k.data();
-    channel_map<T>(d, static_cast<T*>(grad_input.data()), [=](int64_t ch, int64_t j) {
-      const T centred = x[j] - m[ch];
-      return ap[ch] * centred + bp[ch] * gated<T, Gated>(dy, j, centred, norm_scale, norm_shift, ch) + kp[ch];
+    channel_map<T>(d, static_cast<T*>(grad_input.data()), [=](int64_t ch, int64_t r) {
+      const auto row = row_terms(ch, r);
+      const T ac = ap[ch], bc = bp[ch], kc = kp[ch];
+      return [row, ac, bc, kc](int64_t j) {
+        const T centred = row.x[j] - row.mean;
+        return ac * centred + bc * gated<T, Gated>(row.dy[j], centred, row.scale, row.shift) + kc;
+      };
     });
   });
 }
@@ -279,7 +346,7 @@ void CpuBackend::batch_norm_apply_relu(const Tensor& out, const Tensor& input, c
 void CpuBackend::batch_norm_backward(const Tensor& grad_input, const Tensor& grad_weight, const Tensor& grad_bias,
                                      const Tensor& grad_out, const Tensor& input, const Tensor& mean,
                                      const Tensor& invstd, const Tensor& weight, bool training) {
-  backward_tensors<false>(grad_input, grad_weight, grad_bias, grad_out, input, mean, invstd, weight, Tensor(), training);
+  backward_tensors<false>(grad_input, grad_weight, grad_bias, grad_out, Tensor(), input, mean, invstd, weight, Tensor(), training);
 }
 
 void CpuBackend::batch_norm_relu_backward(const Tensor& grad_input, const Tensor& grad_weight, const Tensor& grad_bias,
@@ -287,7 +354,19 @@ void CpuBackend::batch_norm_relu_backward(const Tensor& grad_input, const Tensor
                                           const Tensor& mean, const Tensor& invstd, const Tensor& weight, const Tensor& bias,
                                           bool training) {
   // The mask is recomputed from the input (see the top of this file): the output is not read.
-  backward_tensors<true>(grad_input, grad_weight, grad_bias, grad_out, input, mean, invstd, weight, bias, training);
+  backward_tensors<true>(grad_input, grad_weight, grad_bias, grad_out, Tensor(), input, mean, invstd, weight, bias, training);
+}
+
+// The pool's gradient feeds the batch norm's two passes directly, expanded a plane at a time in
+// cache (GradRows): the dense gradient of the activations is never written or read.
+void CpuBackend::batch_norm_relu_max_pool2x2_backward(const Tensor& grad_input, const Tensor& grad_weight,
+                                                      const Tensor& grad_bias, const Tensor& grad_pooled,
+                                                      const Tensor& indices, const Tensor&, const Tensor& input,
+                                                      const Tensor& mean, const Tensor& invstd, const Tensor& weight,
+                                                      const Tensor& bias, bool training) {
+  const int64_t n = input.size(0), c = input.size(1), s = input.size(2) * input.size(3);
+  backward_tensors<true>(grad_input.defined() ? grad_input.view({n, c, s}) : Tensor(), grad_weight, grad_bias, grad_pooled,
+                         indices, input.view({n, c, s}), mean, invstd, weight, bias, training);
 }
 
 // Each plane pooled as its activations are computed, with apply's own arithmetic (this file's
