@@ -197,21 +197,21 @@ Plan make_plan(Pass pass, const Shapes& s, bool with_bias) {
 }
 
 // Plans by (pass, geometry, bias, threads). A training run has a few; the cache is emptied if a
-// program cycles through many shapes.
+// program cycles through many shapes (a plan in use elsewhere lives on through its shared_ptr).
 using Key = std::array<int64_t, 20>;
 constexpr size_t kMaxPlans = 64;
 
-const Plan& plan_for(Pass pass, const Shapes& s, bool with_bias, int threads) {
+std::shared_ptr<const Plan> plan_for(Pass pass, const Shapes& s, bool with_bias, int threads) {
   Key key{static_cast<int64_t>(pass), s.src[0], s.src[1], s.src[2], s.src[3], s.weights[0], s.weights[2], s.weights[3],
           s.dst[2], s.dst[3], s.strides[0], s.strides[1], s.dilates[0], s.dilates[1], s.pad_l[0], s.pad_l[1],
           s.pad_r[0], s.pad_r[1], with_bias, threads};
   static std::mutex mutex;
-  static std::map<Key, std::unique_ptr<Plan>> plans;
+  static std::map<Key, std::shared_ptr<const Plan>> plans;
   std::lock_guard<std::mutex> lock(mutex);
   auto it = plans.find(key);
-  if (it != plans.end()) return *it->second;
+  if (it != plans.end()) return it->second;
   if (plans.size() >= kMaxPlans) plans.clear();
-  return *plans.emplace(key, std::make_unique<Plan>(make_plan(pass, s, with_bias))).first->second;
+  return plans.emplace(key, std::make_shared<const Plan>(make_plan(pass, s, with_bias))).first->second;
 }
 
 // Runs a plan on ember's tensors (one per operand, in the plan's order): inputs reordered into
@@ -269,9 +269,9 @@ bool onednn_conv2d(const Tensor& out, const Tensor& input, const Tensor& weight,
   if (!takes(input, weight, p) || !shapes_of(input, weight, out, p, s) || (bias.defined() && bias.dtype() != kFloat32))
     return false;
   return guarded("conv2d", [&](int threads) {
-    const Plan& plan = plan_for(Pass::Forward, s, bias.defined(), threads);
-    run(plan, bias.defined() ? std::vector<const Tensor*>{&input, &weight, &bias, &out}
-                             : std::vector<const Tensor*>{&input, &weight, &out});
+    auto plan = plan_for(Pass::Forward, s, bias.defined(), threads);
+    run(*plan, bias.defined() ? std::vector<const Tensor*>{&input, &weight, &bias, &out}
+                              : std::vector<const Tensor*>{&input, &weight, &out});
   });
 }
 
@@ -280,7 +280,7 @@ bool onednn_conv2d_backward_input(const Tensor& grad_input, const Tensor& grad_o
   Shapes s;
   if (!takes(grad_input, weight, p) || !shapes_of(grad_input, weight, grad_out, p, s)) return false;
   return guarded("conv2d backward", [&](int threads) {
-    run(plan_for(Pass::BackwardInput, s, false, threads), {&grad_out, &weight, &grad_input});
+    run(*plan_for(Pass::BackwardInput, s, false, threads), {&grad_out, &weight, &grad_input});
   });
 }
 
@@ -289,9 +289,9 @@ bool onednn_conv2d_backward_weight(const Tensor& grad_weight, const Tensor& grad
   Shapes s;
   if (!takes(input, grad_weight, p) || !shapes_of(input, grad_weight, grad_out, p, s)) return false;
   return guarded("conv2d backward", [&](int threads) {
-    const Plan& plan = plan_for(Pass::BackwardWeight, s, grad_bias.defined(), threads);
-    run(plan, grad_bias.defined() ? std::vector<const Tensor*>{&input, &grad_out, &grad_weight, &grad_bias}
-                                  : std::vector<const Tensor*>{&input, &grad_out, &grad_weight});
+    auto plan = plan_for(Pass::BackwardWeight, s, grad_bias.defined(), threads);
+    run(*plan, grad_bias.defined() ? std::vector<const Tensor*>{&input, &grad_out, &grad_weight, &grad_bias}
+                                   : std::vector<const Tensor*>{&input, &grad_out, &grad_weight});
   });
 }
 
