@@ -19,7 +19,7 @@
 #include <type_traits>
 
 #include "core/backend/cpu/cpu_backend.h"
-#include "core/backend/cpu/max_pool_2x2.h"
+#include "core/backend/cpu/max_pool_plane.h"
 #include "core/backend/cpu/strided_loop.h"
 #include "core/threads.h"
 
@@ -147,16 +147,21 @@ T normalized(T centred, T scale, T shift) {
   return scale * centred + shift;
 }
 
+// The activation written for input x: normalized, and with Relu ReLU's rule (y > 0 ? y : +0).
+// apply and the fused pool (batch_norm_relu_max_pool2x2) both compute it here, so their bits agree.
+template <class T, bool Relu>
+T activation(T x, T mean, T scale, T shift) {
+  T y = normalized(x - mean, scale, shift);
+  if constexpr (Relu) y = keep_if(y > T(0), y);
+  return y;
+}
+
 template <class T, bool Relu>
 void apply(const Dims& d, T* out, const T* x, const T* mean, const T* scale, const T* shift) {
   channel_map<T>(d, out, [=](int64_t ch, int64_t r) {
     const T* xr = x + r * d.s;
     const T mean_c = mean[ch], scale_c = scale[ch], shift_c = shift[ch];
-    return [=](int64_t j) {
-      T y = normalized(xr[j] - mean_c, scale_c, shift_c);
-      if constexpr (Relu) y = keep_if(y > T(0), y);
-      return y;
-    };
+    return [=](int64_t j) { return activation<T, Relu>(xr[j], mean_c, scale_c, shift_c); };
   });
 }
 
@@ -171,8 +176,9 @@ T gated(T dy, T centred, T scale, T shift) {
 
 // Where the backward reads its incoming gradient, a row at a time: grad_out itself, or, behind a
 // fused 2x2 max pool, the pool's gradient scattered by its indices into a plane-sized buffer of
-// the calling thread (max_pool2d_backward's own zero fill and +=, so the same values) — which
-// the dense gradient never round-trips through memory. A row stays valid until the thread's next.
+// the calling thread (max_pool2d_backward's own max_pool_backward_plane, so the same values) —
+// which the dense gradient never round-trips through memory. A row stays valid until the
+// thread's next.
 template <class T>
 struct GradRows {
   const T* dense = nullptr;  // [N, C, S]
@@ -182,11 +188,8 @@ struct GradRows {
   const T* row(int64_t r) const {
     if (dense) return dense + r * s;
     thread_local std::vector<T> plane;
-    plane.assign(static_cast<size_t>(s), T(0));
-    const T* g = pooled + r * p;
-    const int64_t* at = indices + r * p;
-    for (int64_t k = 0; k < p; ++k)
-      if (at[k] >= 0) plane[static_cast<size_t>(at[k])] += g[k];
+    plane.resize(static_cast<size_t>(s));
+    max_pool_backward_plane(plane.data(), s, pooled + r * p, indices + r * p, p);
     return plane.data();
   }
 };
@@ -388,10 +391,8 @@ void CpuBackend::batch_norm_relu_max_pool2x2(const Tensor& pooled, const Tensor&
       for (int64_t plane = lo; plane < hi; ++plane) {
         const int64_t ch = plane % c;
         const T mean_c = m[ch], scale_c = scale[ch], shift_c = shift[ch];
-        max_pool_2x2_plane(x + plane * h * w, w, oh, ow, out + plane * oh * ow, idx + plane * oh * ow, [=](T v) {
-          T y = normalized(v - mean_c, scale_c, shift_c);
-          return keep_if(y > T(0), y);
-        });
+        max_pool_2x2_plane(x + plane * h * w, w, oh, ow, out + plane * oh * ow, idx + plane * oh * ow,
+                           [=](T v) { return activation<T, true>(v, mean_c, scale_c, shift_c); });
       }
     });
   });

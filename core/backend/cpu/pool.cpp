@@ -3,7 +3,7 @@
 #include <limits>
 
 #include "core/backend/cpu/cpu_backend.h"
-#include "core/backend/cpu/max_pool_2x2.h"
+#include "core/backend/cpu/max_pool_plane.h"
 #include "core/backend/cpu/strided_loop.h"
 #include "core/threads.h"
 
@@ -89,14 +89,9 @@ void CpuBackend::max_pool2d_backward(const Tensor& grad_input, const Tensor& gra
     const T* go = static_cast<const T*>(grad_out.data());
     const int64_t* ix = static_cast<const int64_t*>(indices.data());
     parallel_for(0, g.count, 4, [&](int64_t lo, int64_t hi) {
-      for (int64_t pl = lo; pl < hi; ++pl) {
-        T* plane = gi + pl * g.h * g.w;
-        std::fill(plane, plane + g.h * g.w, T(0));
-        for (int64_t k = 0; k < g.oh * g.ow; ++k) {
-          int64_t at = ix[pl * g.oh * g.ow + k];
-          if (at >= 0) plane[at] += go[pl * g.oh * g.ow + k];
-        }
-      }
+      const int64_t size = g.h * g.w, count = g.oh * g.ow;
+      for (int64_t pl = lo; pl < hi; ++pl)
+        max_pool_backward_plane(gi + pl * size, size, go + pl * count, ix + pl * count, count);
     });
   });
 }

@@ -1,7 +1,8 @@
-// 2x2 max pooling, stride 2, no padding, of one plane, with each input value passed through
-// `load` as it is read: the identity for max_pool2d, the batch norm's affine map and ReLU for the
-// fused batch_norm_relu_max_pool2x2 (normalization.cpp), whose activations are then never
-// written out. Included by those two files only.
+// Max pooling of one plane, the pieces max_pool2d and the fused batch_norm_relu_max_pool2x2
+// (normalization.cpp) share: the 2x2, stride-2, unpadded forward, with each input value passed
+// through `load` as it is read (the identity for max_pool2d; the batch norm's affine map and ReLU
+// for the fused op, whose activations are then never written out), and the backward's scatter of
+// the pooled gradient by its indices. Included by those two files only.
 #pragma once
 
 #include <algorithm>
@@ -73,6 +74,15 @@ void max_pool_2x2_plane(const T* plane, int64_t w, int64_t oh, int64_t ow, T* ou
   for (int64_t y = 0; y < oh; ++y)
     for (int64_t x0 = 0; x0 < ow; x0 += kPoolTile)
       max_pool_2x2_tile(plane, w, y, 1, x0, std::min(kPoolTile, ow - x0), out + y * ow + x0, idx + y * ow + x0, load);
+}
+
+// The input gradient of one plane of `size` elements from its `count` pooled gradients and their
+// indices (-1: a window with nothing in it): zeros, then each gradient added at its maximum.
+template <class T>
+void max_pool_backward_plane(T* plane, int64_t size, const T* grad, const int64_t* indices, int64_t count) {
+  std::fill(plane, plane + size, T(0));
+  for (int64_t k = 0; k < count; ++k)
+    if (indices[k] >= 0) plane[indices[k]] += grad[k];
 }
 
 }  // namespace ember::cpu
