@@ -18,11 +18,14 @@ namespace ember {
 namespace {
 
 // What batch_norm's kernels need, checked and computed once: the input as [N, C, S], this batch's
-// statistics (training; the running ones updated) or the running ones, and the affine terms.
+// statistics (training; the running ones updated) or the running ones, the affine terms, and
+// which gradients are wanted.
 struct Prepared {
   int64_t n, c, s;
+  Shape input_shape;
   Tensor x, batch_mean, invstd, w, b;
   TensorOptions options;
+  bool need_input, need_weight, need_bias;
 };
 
 Prepared prepare(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
@@ -63,7 +66,8 @@ Prepared prepare(const Tensor& input, const Tensor& running_mean, const Tensor& 
   }
   Tensor w = weight.defined() ? weight.detach().contiguous() : Tensor();
   Tensor b = bias.defined() ? bias.detach().contiguous() : Tensor();
-  return {n, c, s, x, batch_mean, invstd, w, b, options};
+  return {n, c, s, input.sizes(), x, batch_mean, invstd, w, b, options, input.requires_grad(),
+          weight.defined() && weight.requires_grad(), bias.defined() && bias.requires_grad()};
 }
 
 // The inputs that take gradients: input, and weight and bias when defined.
@@ -74,15 +78,14 @@ std::vector<Tensor> differentiable(const Tensor& input, const Tensor& weight, co
   return inputs;
 }
 
-// The gradients of differentiable()'s inputs: run(gx [N, C, S], gw, gb) fills fresh tensors, each
-// undefined where it is not wanted.
+// The gradients of differentiable()'s inputs: run(gx, gw, gb) fills fresh tensors, each undefined
+// where it is not wanted, gx in the input's shape.
 template <class Run>
-std::vector<Tensor> gradients(const Prepared& pr, const Shape& input_shape, bool need_input, bool need_weight, bool need_bias,
-                              const Run& run) {
-  Tensor gx = need_input ? empty_like(pr.x) : Tensor();
-  Tensor gw = need_weight ? empty({pr.c}, pr.options) : Tensor(), gb = need_bias ? empty({pr.c}, pr.options) : Tensor();
+std::vector<Tensor> gradients(const Prepared& pr, const Run& run) {
+  Tensor gx = pr.need_input ? empty(pr.input_shape, pr.options) : Tensor();
+  Tensor gw = pr.need_weight ? empty({pr.c}, pr.options) : Tensor(), gb = pr.need_bias ? empty({pr.c}, pr.options) : Tensor();
   run(gx, gw, gb);
-  std::vector<Tensor> grads{need_input ? gx.reshape(input_shape) : Tensor()};
+  std::vector<Tensor> grads{gx};
   if (pr.w.defined()) grads.push_back(gw);
   if (pr.b.defined()) grads.push_back(gb);
   return grads;
@@ -101,13 +104,11 @@ Tensor batch_norm_kernel(const Tensor& input, const Tensor& running_mean, const 
   // detached (the node must not own the tensor that owns it) for backends that read it there, as
   // the default does; the CPU recomputes it from x and the affine terms, and keeps nothing.
   Tensor activations = relu && backend.batch_norm_relu_backward_reads_output() ? out.detach().reshape({n, c, s}) : Tensor();
-  bool need_input = input.requires_grad(), need_weight = weight.defined() && weight.requires_grad();
-  bool need_bias = bias.defined() && bias.requires_grad();
-  Shape input_shape = input.sizes();
   std::vector<Tensor> saved{pr.x, pr.batch_mean, pr.invstd, pr.w, pr.b, activations};
   auto grad_fn = [=](const Tensor& g_in) {
     Tensor g = g_in.contiguous().reshape({n, c, s});
-    return gradients(pr, input_shape, need_input, need_weight, need_bias, [&](const Tensor& gx, const Tensor& gw, const Tensor& gb) {
+    return gradients(pr, [&](const Tensor& gx_in, const Tensor& gw, const Tensor& gb) {
+      Tensor gx = gx_in.defined() ? gx_in.view({n, c, s}) : Tensor();
       Backend& b = backend_of(g);
       if (relu) b.batch_norm_relu_backward(gx, gw, gb, g, activations, pr.x, pr.batch_mean, pr.invstd, pr.w, pr.b, training);
       else b.batch_norm_backward(gx, gw, gb, g, pr.x, pr.batch_mean, pr.invstd, pr.w, training);
@@ -123,22 +124,17 @@ Tensor batch_norm_kernel(const Tensor& input, const Tensor& running_mean, const 
 Tensor batch_norm_relu_pool_kernel(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
                                    const Tensor& weight, const Tensor& bias, bool training, double momentum, double eps) {
   const Prepared pr = prepare(input, running_mean, running_var, weight, bias, training, momentum, eps);
-  const int64_t n = pr.n, c = pr.c, s = pr.s;
   Backend& backend = backend_of(pr.x);
-  Tensor pooled = empty({n, c, input.size(2) / 2, input.size(3) / 2}, pr.options);
+  Tensor pooled = empty({pr.n, pr.c, input.size(2) / 2, input.size(3) / 2}, pr.options);
   Tensor indices = empty(pooled.sizes(), TensorOptions(kInt64).device(input.device()));
-  Tensor activations = backend.batch_norm_relu_backward_reads_output() ? empty({n, c, s}, pr.options) : Tensor();
-  backend.batch_norm_relu_max_pool2x2(pooled, indices, activations.defined() ? activations.view(input.sizes()) : Tensor(),
-                                      pr.x.view(input.sizes()), pr.batch_mean, pr.invstd, pr.w, pr.b);
-  bool need_input = input.requires_grad(), need_weight = weight.defined() && weight.requires_grad();
-  bool need_bias = bias.defined() && bias.requires_grad();
-  Shape input_shape = input.sizes();
+  Tensor activations = backend.batch_norm_relu_backward_reads_output() ? empty(input.sizes(), pr.options) : Tensor();
+  const Tensor x = pr.x.view(input.sizes());
+  backend.batch_norm_relu_max_pool2x2(pooled, indices, activations, x, pr.batch_mean, pr.invstd, pr.w, pr.b);
   std::vector<Tensor> saved{pr.x, pr.batch_mean, pr.invstd, pr.w, pr.b, activations, indices};
   return autograd::record("BatchNormReluMaxPoolBackward0", pooled, differentiable(input, weight, bias), [=](const Tensor& g) {
-    return gradients(pr, input_shape, need_input, need_weight, need_bias, [&](const Tensor& gx, const Tensor& gw, const Tensor& gb) {
-      backend_of(g).batch_norm_relu_max_pool2x2_backward(gx.defined() ? gx.view(input_shape) : Tensor(), gw, gb, g.contiguous(),
-                                                         indices, activations.defined() ? activations.view(input_shape) : Tensor(),
-                                                         pr.x.view(input_shape), pr.batch_mean, pr.invstd, pr.w, pr.b, training);
+    return gradients(pr, [&](const Tensor& gx, const Tensor& gw, const Tensor& gb) {
+      backend_of(g).batch_norm_relu_max_pool2x2_backward(gx, gw, gb, g.contiguous(), indices, activations, x, pr.batch_mean,
+                                                         pr.invstd, pr.w, pr.b, training);
     });
   }, saved);
 }

@@ -145,9 +145,7 @@ void add_operand(Plan& plan, int arg, const memory::desc& user, const memory::de
   plan.operands.push_back(std::move(o));
 }
 
-dnnl::convolution_forward::primitive_desc forward_desc(const Shapes& s, bool with_bias) {
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+dnnl::convolution_forward::primitive_desc forward_desc(const Shapes& s, bool with_bias, const dnnl::primitive_attr& attr) {
   auto desc = with_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
                                                           any(s.src), any(s.weights), plain(s.bias), any(s.dst), s.strides,
                                                           s.dilates, s.pad_l, s.pad_r)
@@ -159,9 +157,9 @@ dnnl::convolution_forward::primitive_desc forward_desc(const Shapes& s, bool wit
 
 Plan make_plan(Pass pass, const Shapes& s, bool with_bias) {
   Plan plan;
-  dnnl::primitive_attr attr;
+  dnnl::primitive_attr attr;  // scratch memory comes from ember's allocator (run())
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  auto fwd = forward_desc(s, with_bias && pass != Pass::BackwardInput);
+  auto fwd = forward_desc(s, with_bias && pass != Pass::BackwardInput, attr);
   if (pass == Pass::Forward) {
     plan.conv = std::make_unique<dnnl::convolution_forward>(fwd);
     add_operand(plan, DNNL_ARG_SRC, plain(s.src), fwd.src_desc(), false);
