@@ -15,6 +15,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+import torch_models
+
 def config_value(config, key):
     at = config.find(key)
     return config[at + len(key):].split(",")[0].split("\n")[0].strip() if at >= 0 else "?"
@@ -59,13 +61,7 @@ n = steps + 5
 raw = np.fromfile(batch_file, dtype=np.uint8)
 images = torch.from_numpy(raw[: n * 128 * 784 * 4].view(np.float32).copy()).reshape(n, 128, 1, 28, 28)
 labels = torch.from_numpy(raw[n * 128 * 784 * 4:].view(np.int64).copy()).reshape(n, 128)
-if name == "mlp":
-    model = nn.Sequential(nn.Linear(784, 512), nn.BatchNorm1d(512), nn.ReLU(), nn.Dropout(0.2), nn.Linear(512, 256),
-                          nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 10))
-else:
-    model = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-                          nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                          nn.Dropout(0.25), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+model = torch_models.make(name)
 model.to(device)
 images, labels = images.to(device), labels.to(device)
 opt = torch.optim.Adam(model.parameters(), lr=1e-3)

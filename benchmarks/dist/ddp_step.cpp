@@ -4,7 +4,7 @@
 // allreduces after its own work (comm_wait), the step rate in global samples per second.
 //
 //   ember launch -n N -- ddp_step --model mlp|cnn [--global-batch 256] [--steps 30] [--threads 1]
-//                                 [--bucket-mb 25] [--first-bucket-mb 1]
+//                                 [--bucket-mb 25] [--first-bucket-mb 1] [--broadcast-buffers 1]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -30,6 +30,7 @@ int main(int argc, char** argv) try {
     else if (!std::strcmp(argv[i], "--global-batch")) global_batch = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--bucket-mb")) ddp_options.bucket_cap_mb(std::atof(argv[i + 1]));
     else if (!std::strcmp(argv[i], "--first-bucket-mb")) ddp_options.first_bucket_mb(std::atof(argv[i + 1]));
+    else if (!std::strcmp(argv[i], "--broadcast-buffers")) ddp_options.broadcast_buffers(std::atoi(argv[i + 1]) != 0);
   }
   dist::ProcessGroup& world = dist::init_process_group();
   EMBER_CHECK_VALUE(global_batch % world.size() == 0, "--global-batch ", global_batch, " must divide by the ", world.size(), " processes");
