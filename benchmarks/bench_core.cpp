@@ -162,6 +162,28 @@ void BM_BatchNormReluMaxPool(benchmark::State& state) {
 }
 BENCHMARK(BM_BatchNormReluMaxPool)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 
+// The mlp's first hidden block, [128, 512]: BatchNorm1d (training) fused with its ReLU, forward +
+// backward — the [N, C] layout, whose channels are the innermost dimension.
+void BM_BatchNorm1dRelu(benchmark::State& state) {
+  Generator g(8);
+  Tensor x = randn({128, 512}, {}, &g).requires_grad_();
+  Tensor w = ones({512}).requires_grad_(), b = zeros({512}).requires_grad_();
+  Tensor upstream = randn({128, 512}, {}, &g);
+  {
+    Tensor y = batch_norm_relu(x, Tensor(), Tensor(), w, b, true, 0.1, 1e-5);
+    require(min(y).item() >= 0.0 && max(y).item() > 0.0, "ReLU outputs");
+  }
+  for (auto _ : state) {
+    x.set_grad(Tensor());
+    w.set_grad(Tensor());
+    b.set_grad(Tensor());
+    batch_norm_relu(x, Tensor(), Tensor(), w, b, true, 0.1, 1e-5).backward(upstream);
+    benchmark::DoNotOptimize(x.grad().data());
+  }
+  state.SetItemsProcessed(state.iterations() * x.numel());
+}
+BENCHMARK(BM_BatchNorm1dRelu)->Unit(benchmark::kMicrosecond);
+
 }  // namespace
 
 int main(int argc, char** argv) {
