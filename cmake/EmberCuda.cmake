@@ -15,6 +15,8 @@ if(NOT EMBER_CUDA STREQUAL "OFF")
     find_library(EMBER_CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR})
     find_library(EMBER_CUBLAS_LIBRARY cublas HINTS ${CUDAToolkit_LIBRARY_DIR})
     find_library(EMBER_CUDART_STATIC cudart_static HINTS ${CUDAToolkit_LIBRARY_DIR})
+    # NCCL's header only: dist/nccl_group.cpp opens libnccl.so.2 at run time.
+    find_path(EMBER_NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
   endif()
   if(CUDAToolkit_FOUND AND CUDAToolkit_NVCC_EXECUTABLE AND EMBER_CUDNN_INCLUDE_DIR AND EMBER_CUDNN_LIBRARY
      AND EMBER_CUBLAS_LIBRARY AND EMBER_CUDART_STATIC)

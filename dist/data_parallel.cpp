@@ -1,5 +1,6 @@
 #include "dist/data_parallel.h"
 
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 
@@ -44,6 +45,14 @@ void broadcast_coalesced(ProcessGroup& g, const std::vector<Tensor>& ts) {
   size_t total = 0;
   for (const Tensor& t : ts) total += t.nbytes();
   if (total == 0) return;
+  if (std::any_of(ts.begin(), ts.end(), [](const Tensor& t) { return !t.device().is_cpu(); })) {
+    for (Tensor t : ts) {  // on a GPU (NCCL) each broadcast is a kernel, not a round of wake-ups
+      Tensor c = t.contiguous();
+      g.broadcast(c, 0);
+      if (!c.is_same(t)) t.copy_(c);
+    }
+    return;
+  }
   Tensor bytes = zeros({static_cast<int64_t>(total)}, kUInt8);
   auto* p = static_cast<uint8_t*>(bytes.data());
   for (const Tensor& t : ts) {

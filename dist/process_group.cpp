@@ -36,6 +36,9 @@ Rendezvous Rendezvous::from_environment() {
   if (const char* s = std::getenv("EMBER_STORE")) r.store = s;
   if (const char* h = std::getenv("EMBER_DIST_HOST"); h && *h) r.host = h;
   r.timeout = std::chrono::milliseconds(1000LL * int_from_env("EMBER_DIST_TIMEOUT", 120));
+  if (const char* b = std::getenv("EMBER_DIST_BACKEND"); b && *b) r.backend = b;
+  EMBER_CHECK_VALUE(r.backend == "gloo" || r.backend == "nccl", "dist: EMBER_DIST_BACKEND must be gloo or nccl, found '",
+                    r.backend, "'");
   EMBER_CHECK_VALUE(r.world_size == 1 || !r.store.empty(), "dist: WORLD_SIZE is ", r.world_size,
                     " but EMBER_STORE (the rendezvous directory every rank can reach) is not set; "
                     "start the processes with `ember launch -n N -- PROGRAM`, or set it");
@@ -83,6 +86,16 @@ Tensor LocalProcessGroup::allgather(const Tensor& tensor) {
   return tensor.clone().unsqueeze(0);
 }
 
+#ifndef EMBER_HAVE_NCCL
+bool nccl_available() { return false; }
+std::string nccl_unavailable_reason() {
+  return "this ember was built without NCCL (it needs the CUDA backend and nccl.h from the CUDA toolkit)";
+}
+std::unique_ptr<ProcessGroup> make_nccl_group(const Rendezvous&) {
+  throw Error(str("dist: the nccl backend is unavailable: ", nccl_unavailable_reason()));
+}
+#endif
+
 #ifndef EMBER_HAVE_GLOO
 bool gloo_available() { return false; }
 std::unique_ptr<ProcessGroup> make_gloo_group(const Rendezvous& r) {
@@ -96,7 +109,9 @@ ProcessGroup& init_process_group() { return init_process_group(Rendezvous::from_
 ProcessGroup& init_process_group(const Rendezvous& r) {
   std::lock_guard<std::mutex> lock(world_mutex);
   if (world_group) return *world_group;
-  if (r.world_size == 1)
+  if (r.backend == "nccl")
+    world_group = make_nccl_group(r);
+  else if (r.world_size == 1)
     world_group = std::make_unique<LocalProcessGroup>();
   else
     world_group = make_gloo_group(r);

@@ -4,7 +4,8 @@
 //   world.allreduce(grad, dist::ReduceOp::average);
 //
 // Contract, for every collective: every rank calls the same collectives in the same order with
-// tensors of the same shape and dtype (contiguous, on the CPU, float32/float64/int64/uint8). The
+// tensors of the same shape and dtype (contiguous, float32/float64/int64/uint8; on the CPU for
+// Gloo, on the rank's GPU or the CPU for NCCL). The
 // result is bitwise identical on every rank. Each call is bounded by timeout(): a peer that died
 // or hangs gives a dist::PeerError naming the operation, its sequence number and the peer's rank
 // (see peer_status.h for how the peer is named) — never a silent hang.
@@ -39,6 +40,7 @@ struct Rendezvous {
   std::string store;          // EMBER_STORE: a directory every rank can reach (a shared filesystem)
   std::string host = "127.0.0.1";  // EMBER_DIST_HOST: the address this rank listens on
   std::chrono::milliseconds timeout{120000};  // EMBER_DIST_TIMEOUT (seconds), per collective
+  std::string backend = "gloo";  // EMBER_DIST_BACKEND: "gloo" (CPU tensors) or "nccl" (CUDA tensors)
   // Reads the variables above; throws naming the variable when one is malformed or missing.
   static Rendezvous from_environment();
 };
@@ -48,7 +50,7 @@ class ProcessGroup {
   virtual ~ProcessGroup() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
-  virtual std::string backend() const = 0;  // "gloo", "local"
+  virtual std::string backend() const = 0;  // "gloo", "nccl", "local"
   std::chrono::milliseconds timeout() const { return timeout_; }
   void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
 
@@ -89,8 +91,18 @@ bool gloo_available();
 // A Gloo group over TCP, rendezvous through a FileStore in `r.store`. Throws if built without Gloo.
 std::unique_ptr<ProcessGroup> make_gloo_group(const Rendezvous& r);
 
+// True when ember was built with NCCL (the CUDA backend and nccl.h), libnccl.so.2 loads and a GPU
+// is present; nccl_unavailable_reason() says which is missing ("" when available).
+bool nccl_available();
+std::string nccl_unavailable_reason();
+// An NCCL group over the GPUs: rank R works on cuda:LOCAL_RANK, collectives run on that device's
+// stream (CPU tensors are staged through it), rank 0's unique id travels through `r.store`. Any
+// world size, 1 included (one GPU). Throws, saying why, when NCCL is unavailable.
+std::unique_ptr<ProcessGroup> make_nccl_group(const Rendezvous& r);
+
 // The process-wide group, as torch.distributed's default group: created from the environment
-// (a LocalProcessGroup when WORLD_SIZE is unset or 1). Calling it again returns the same group.
+// (backend "nccl": an NCCL group; "gloo": a LocalProcessGroup when WORLD_SIZE is unset or 1, else
+// Gloo). Calling it again returns the same group.
 ProcessGroup& init_process_group();
 ProcessGroup& init_process_group(const Rendezvous& r);
 bool is_initialized();

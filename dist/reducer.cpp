@@ -14,8 +14,9 @@ Reducer::Reducer(std::vector<Tensor> params, ProcessGroup& group, size_t first_c
   for (size_t i = 0; i < params_.size(); ++i) {
     const Tensor& p = params_[i];
     bool full = !buckets_.empty() && bytes >= (buckets_.size() == 1 ? first_cap : cap);
-    bool other_dtype = !buckets_.empty() && params_[buckets_.back().params[0]].dtype() != p.dtype();
-    if (buckets_.empty() || full || other_dtype) {
+    const Tensor* first = buckets_.empty() ? nullptr : &params_[buckets_.back().params[0]];
+    bool other_kind = first && (first->dtype() != p.dtype() || first->device() != p.device());
+    if (buckets_.empty() || full || other_kind) {
       buckets_.emplace_back();
       bytes = 0;
     }
@@ -27,7 +28,7 @@ Reducer::Reducer(std::vector<Tensor> params, ProcessGroup& group, size_t first_c
   }
   for (Bucket& b : buckets_) {
     const Tensor& last = params_[b.params.back()];
-    b.flat = zeros({b.offsets.back() + last.numel()}, last.dtype());
+    b.flat = zeros({b.offsets.back() + last.numel()}, TensorOptions(last.dtype()).device(last.device()));
   }
   thread_ = std::thread([this] { communicate(); });
 }

@@ -23,7 +23,8 @@ namespace ember::dist {
 class Reducer {
  public:
   // `params` in the order buckets are filled; a bucket closes once it holds `first_cap` bytes
-  // (the first) or `cap` bytes (the others), or when the dtype changes.
+  // (the first) or `cap` bytes (the others), or when the dtype or device changes (a bucket's flat
+  // buffer lives on its parameters' device).
   Reducer(std::vector<Tensor> params, ProcessGroup& group, size_t first_cap, size_t cap);
   ~Reducer();
 
