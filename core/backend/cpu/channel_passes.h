@@ -71,6 +71,7 @@ void channel_sums(const Dims& d, std::array<double*, K> out, const Rows& rows) {
         T lanes[K][16] = {};
         int64_t j = 0;
         for (; j + 16 <= d.s; j += 16)
+#pragma GCC unroll 1
           for (int l = 0; l < 16; ++l) {
             std::array<T, K> v = term(j + l);
             for (size_t k = 0; k < K; ++k) lanes[k][l] += v[k];

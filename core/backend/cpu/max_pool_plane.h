@@ -16,24 +16,42 @@ namespace ember::cpu {
 // the tile's outputs are out[0, rows * n), rows of ow == n when rows > 1. The candidates of each
 // window are a, b (top row), c, e (bottom row), in PyTorch's order: the first maximum wins and a
 // NaN, once seen, wins. Without NaN that is the maximum and the first candidate equal to it, which
-// the compiler vectorizes (de-interleaved into four arrays first); a tile holding a NaN takes the
-// sequential rule instead.
+// the compiler vectorizes; a tile holding a NaN takes the sequential rule instead.
+//
+// The tile's input is passed through `load` first, into `act`, in loops as long as the layout
+// allows (the whole input rows at once when the tile holds whole rows): run inside the short
+// window loops, the load and the NaN test vectorized badly and the pool took a third of the fused
+// batch norm's time.
 constexpr int64_t kPoolTile = 256;
 
 template <class T, class Load>
 void max_pool_2x2_tile(const T* plane, int64_t w, int64_t y0, int64_t rows, int64_t x0, int64_t n, T* out, int64_t* idx,
                        const Load& load) {
+  constexpr int64_t kStaged = 6 * kPoolTile;  // 2 * rows * w <= 2 * rows * (2 * n + 1) <= 6 * rows * n
+  T act[kStaged];
+  int64_t stride;  // between the staged input rows
+  if (rows > 1 && 2 * rows * w <= kStaged) {
+    stride = w;
+    const T* from = plane + 2 * y0 * w;
+    for (int64_t i = 0; i < 2 * rows * w; ++i) act[i] = load(from[i]);
+  } else {
+    stride = 2 * n;
+    for (int64_t r = 0; r < 2 * rows; ++r) {
+      const T* from = plane + (2 * y0 + r) * w + 2 * x0;
+      for (int64_t i = 0; i < 2 * n; ++i) act[r * stride + i] = load(from[i]);
+    }
+  }
+  int32_t nan = 0;
+  for (int64_t i = 0; i < 2 * rows * stride; ++i) nan |= act[i] != act[i];
   T a[kPoolTile], b[kPoolTile], c[kPoolTile], e[kPoolTile];
   int64_t corner[kPoolTile];  // the window's top-left element in the plane
-  int32_t nan = 0;
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t top = 2 * (y0 + r) * w + 2 * x0, q0 = r * n;
-    const T *r0 = plane + top, *r1 = r0 + w;
+    const T *r0 = act + 2 * r * stride, *r1 = r0 + stride;
     for (int64_t x = 0; x < n; ++x) {
       const int64_t q = q0 + x;
-      a[q] = load(r0[2 * x]), b[q] = load(r0[2 * x + 1]), c[q] = load(r1[2 * x]), e[q] = load(r1[2 * x + 1]);
+      a[q] = r0[2 * x], b[q] = r0[2 * x + 1], c[q] = r1[2 * x], e[q] = r1[2 * x + 1];
       corner[q] = top + 2 * x;
-      nan |= (a[q] != a[q]) | (b[q] != b[q]) | (c[q] != c[q]) | (e[q] != e[q]);
     }
   }
   const int64_t count = rows * n;
@@ -59,7 +77,8 @@ void max_pool_2x2_tile(const T* plane, int64_t w, int64_t y0, int64_t rows, int6
     out[q] = m;
     pick[q] = not_a * (1 + not_b * (1 + not_c));  // the first candidate equal to the maximum
   }
-  for (int64_t q = 0; q < count; ++q) idx[q] = corner[q] + (pick[q] & 1) + (pick[q] >> 1) * w;
+  // + w for the bottom row's picks (2 and 3) by a mask, not a 64-bit multiply.
+  for (int64_t q = 0; q < count; ++q) idx[q] = corner[q] + (pick[q] & 1) + (-static_cast<int64_t>(pick[q] >> 1) & w);
 }
 
 // Output rows [0, oh) of a plane w wide (h >= 2 * oh, w >= 2 * ow): out and idx hold oh * ow.
@@ -83,6 +102,16 @@ void max_pool_backward_plane(T* plane, int64_t size, const T* grad, const int64_
   std::fill(plane, plane + size, T(0));
   for (int64_t k = 0; k < count; ++k)
     if (indices[k] >= 0) plane[indices[k]] += grad[k];
+}
+
+// max_pool_backward_plane for the 2x2, stride-2 windows of max_pool_2x2_plane, whose indices are
+// all in the plane: the windows do not overlap, so each element receives at most one gradient and
+// is written rather than accumulated — 0 + g, the bits the accumulation gives (-0 included), with
+// no read of the plane the store must wait for.
+template <class T>
+void max_pool_2x2_backward_plane(T* plane, int64_t size, const T* grad, const int64_t* indices, int64_t count) {
+  std::fill(plane, plane + size, T(0));
+  for (int64_t k = 0; k < count; ++k) plane[indices[k]] = T(0) + grad[k];
 }
 
 }  // namespace ember::cpu

@@ -60,7 +60,7 @@ struct PooledGrad {
   const T* row(int64_t r) const {
     thread_local std::vector<T> plane;
     plane.resize(static_cast<size_t>(s));
-    max_pool_backward_plane(plane.data(), s, pooled + r * p, indices + r * p, p);
+    max_pool_2x2_backward_plane(plane.data(), s, pooled + r * p, indices + r * p, p);
     return plane.data();
   }
 };
