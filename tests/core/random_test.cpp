@@ -106,8 +106,8 @@ TEST(Distributions, DropoutIsTheInputTimesTheScaledMask) {
   }
 }
 
-// bernoulli's float32 fill draws sixteen (AVX-512) or eight (AVX2) counters at a time
-// (core/backend/cpu/philox_lanes.h), the tail of a 16-lane run in 8 lanes and then one by one:
+// bernoulli's float32 fill draws 32 and then 16 (AVX-512) or eight (AVX2) counters at a time
+// (core/backend/cpu/philox_lanes.h), the tail in 8 lanes and then one by one:
 // every element must equal the scalar definition, uniform_double(block(offset + i, seed)) < p,
 // written as `value` or 0, for probabilities at the edges, lengths off both lane widths, counters
 // whose low word wraps past 2^32, and any split between threads.
@@ -118,7 +118,7 @@ TEST(Distributions, BernoulliDrawsTheScalarDefinitionElementForElement) {
     set_num_threads(threads);
     for (uint64_t offset : {uint64_t{0}, uint64_t{5}, (uint64_t{1} << 32) - 13, (uint64_t{3} << 32) + 1})
       for (double p : {0.0, 1e-9, 0.3, 0.5, 0.8, 1.0 - 1e-12, 1.0})
-        for (int64_t n : {1, 7, 8, 13, 16, 31, 20011})
+        for (int64_t n : {1, 7, 8, 13, 16, 31, 32, 55, 20011})
           for (double value : {1.0, 1.0 / 0.7})
             for (DType dtype : {kFloat32, kFloat64}) {
               Generator g(seed);

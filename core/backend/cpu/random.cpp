@@ -59,7 +59,9 @@ void CpuBackend::bernoulli(const Tensor& out, double p, uint64_t seed, uint64_t 
   parallel_for(0, out.numel(), 8192, [&](int64_t lo, int64_t hi) {
     int64_t i = lo;
 #if defined(__AVX512F__)
-    for (; i + 16 <= hi; i += 16) philox_lanes::bernoulli16(o + i, offset + static_cast<uint64_t>(i), seed, threshold, v);
+    const philox_lanes::BernoulliLanes lanes(seed, threshold, v);
+    for (; i + 32 <= hi; i += 32) lanes.draw<4>(o + i, offset + static_cast<uint64_t>(i));
+    for (; i + 16 <= hi; i += 16) lanes.draw<2>(o + i, offset + static_cast<uint64_t>(i));
 #endif
 #if defined(__AVX2__)
     for (; i + 8 <= hi; i += 8) philox_lanes::bernoulli8(o + i, offset + static_cast<uint64_t>(i), seed, threshold, v);
