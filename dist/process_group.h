@@ -21,6 +21,7 @@
 
 #include "core/error.h"
 #include "core/tensor.h"
+#include "dist/comm_queue.h"
 
 namespace ember::dist {
 
@@ -68,8 +69,15 @@ class ProcessGroup {
   // a non-empty `error`. The way to fail together instead of leaving the others waiting.
   void agree(const std::string& error, const std::string& what);
 
+  // The group's ordered queue (comm_queue.h): collectives issued from more than one thread —
+  // DistributedDataParallel's buckets and SyncBatchNorm's statistics during one backward — go
+  // through it to reach the group in the same order on every rank. Whoever queues work waits for
+  // it before the group is destroyed.
+  CommQueue& queue() { return *queue_; }
+
  protected:
   std::chrono::milliseconds timeout_{120000};
+  std::unique_ptr<CommQueue> queue_ = std::make_unique<CommQueue>();
   // Throws unless `t` is something a collective can carry.
   static void check_tensor(const Tensor& t, const char* op);
 };

@@ -1,6 +1,7 @@
 #include "dist/reducer.h"
 
 #include <chrono>
+#include <exception>
 
 #include "core/autograd/grad_mode.h"
 #include "core/autograd/node.h"
@@ -30,16 +31,10 @@ Reducer::Reducer(std::vector<Tensor> params, ProcessGroup& group, size_t first_c
     const Tensor& last = params_[b.params.back()];
     b.flat = zeros({b.offsets.back() + last.numel()}, TensorOptions(last.dtype()).device(last.device()));
   }
-  thread_ = std::thread([this] { communicate(); });
 }
 
 Reducer::~Reducer() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
+  for (std::future<void>& f : in_flight_) f.wait();  // the queued work reads the buckets
 }
 
 void Reducer::attach(const std::shared_ptr<Reducer>& self) {
@@ -80,46 +75,34 @@ void Reducer::launch(Bucket& b) {
       slot.zero_();
   }
   b.launched = true;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    queue_.push_back(&b);
-    ++in_flight_;
-  }
-  cv_.notify_all();
-}
-
-void Reducer::communicate() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  for (;;) {
-    cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stop_ and nothing left
-    Bucket* b = queue_.front();
-    queue_.pop_front();
-    bool skip = error_ != nullptr;  // after a failure the group is unusable: fail fast
-    lock.unlock();
+  Tensor flat = b.flat;
+  in_flight_.push_back(group_.queue().submit([this, flat]() mutable {
+    if (failed_) return;  // after a failure the group is unusable: fail fast
     try {
-      if (!skip) group_.allreduce(b->flat, ReduceOp::sum);
+      group_.allreduce(flat, ReduceOp::sum);
     } catch (...) {
-      lock.lock();
-      error_ = std::current_exception();
-      lock.unlock();
+      failed_ = true;
+      throw;
     }
-    lock.lock();
-    --in_flight_;
-    cv_.notify_all();
-  }
+  }));
 }
 
 void Reducer::wait_all() {
   auto start = std::chrono::steady_clock::now();
-  std::unique_lock<std::mutex> lock(mutex_);
-  cv_.wait(lock, [this] { return in_flight_ == 0; });
+  std::exception_ptr error;
+  for (std::future<void>& f : in_flight_) {
+    try {
+      f.get();
+    } catch (...) {
+      if (!error) error = std::current_exception();
+    }
+  }
+  in_flight_.clear();
   last_wait_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  if (error_) {
-    std::exception_ptr e = error_;
-    error_ = nullptr;
+  if (error) {
+    failed_ = false;
     armed_ = false;
-    std::rethrow_exception(e);
+    std::rethrow_exception(error);
   }
 }
 

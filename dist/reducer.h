@@ -1,19 +1,17 @@
-// Reducer: DistributedDataParallel's gradient buckets and the thread that allreduces them.
+// Reducer: DistributedDataParallel's gradient buckets and their allreduces.
 //
 // One backward pass: the first post-accumulate hook "arms" the pass (resets every bucket's count
 // of gradients still to come and queues finish() to run when backward ends). Each hook lowers its
 // bucket's count; a bucket whose count reached zero is ready, and ready buckets are launched in
 // index order — copied into the bucket's flat buffer on the calling thread, then allreduced (sum)
-// on the communication thread while backward continues. finish() launches what is left (a
+// on the group's queue (comm_queue.h: its own thread, in order with any other collective queued
+// during the pass) while backward continues. finish() launches what is left (a
 // parameter that got no gradient sends zeros), waits for the thread, divides by the world size and
 // writes the averages back into the parameters' grads.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
-#include <exception>
-#include <mutex>
-#include <thread>
+#include <atomic>
+#include <future>
 #include <vector>
 
 #include "dist/process_group.h"
@@ -51,7 +49,6 @@ class Reducer {
   void launch(Bucket& bucket);
   void finish();
   void wait_all();
-  void communicate();  // the thread
 
   std::vector<Tensor> params_;
   std::vector<size_t> bucket_of_;  // param index -> bucket
@@ -61,13 +58,8 @@ class Reducer {
   size_t next_launch_ = 0;
   double last_wait_ms_ = 0;
 
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<Bucket*> queue_;
-  size_t in_flight_ = 0;
-  std::exception_ptr error_;
-  bool stop_ = false;
-  std::thread thread_;
+  std::vector<std::future<void>> in_flight_;  // this pass's queued allreduces
+  std::atomic<bool> failed_{false};           // one failed: the group is unusable, skip the rest
 };
 
 }  // namespace ember::dist
