@@ -1,8 +1,16 @@
 #include "nn/normalization.h"
 
+#include <algorithm>
+
 #include "core/autograd/grad_mode.h"
+#include "core/ops/activation.h"
+#include "core/ops/arithmetic.h"
 #include "core/ops/factories.h"
+#include "core/ops/join.h"
+#include "core/ops/math.h"
 #include "core/ops/normalization.h"
+#include "core/ops/pool.h"
+#include "core/ops/reduce.h"
 
 namespace ember::nn {
 
@@ -43,6 +51,11 @@ Tensor BatchNorm::normalize(const Tensor& x, Then then) {
     NoGradGuard no_grad;
     num_batches_tracked.add_(1.0);
   }
+  if (sum_over_replicas && use_batch_stats) {
+    Tensor y = normalize_synced(x);
+    if (then == Then::Nothing) return y;
+    return then == Then::Relu ? relu(y) : max_pool2d(relu(y), 2);
+  }
   bool update = is_training() && options.track_running_stats_;
   Tensor rm = update || !use_batch_stats ? running_mean : Tensor(), rv = update || !use_batch_stats ? running_var : Tensor();
   switch (then) {
@@ -52,6 +65,39 @@ Tensor BatchNorm::normalize(const Tensor& x, Then then) {
     case Then::Nothing: break;
   }
   return batch_norm(x, rm, rv, weight, bias, use_batch_stats, momentum, options.eps_);
+}
+
+// The composite form: every step an op autograd differentiates, the replica sums included, so the
+// backward is the chain rule through the global statistics (each replica's gradient of the sums
+// summed over the replicas, as SyncBatchNorm's backward does by hand).
+Tensor BatchNorm::normalize_synced(const Tensor& x) {
+  const int64_t c = x.size(1);
+  Shape dims{0}, channel(static_cast<size_t>(x.dim()), 1);
+  for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+  channel[1] = c;
+  // One sum over the replicas for the channel sums and the element count (its last entry).
+  Tensor local = cat({sum(x, dims).to(kFloat64), full({1}, static_cast<double>(x.numel() / std::max<int64_t>(c, 1)),
+                                                       TensorOptions(kFloat64).device(x.device()))});
+  Tensor global = sum_over_replicas(local);
+  EMBER_CHECK_VALUE(global.dim() == 1 && global.size(0) == c + 1, type_name(),
+                    ": sum_over_replicas must return its input's shape [", c + 1, "], found ", global.sizes());
+  const double count = global.narrow(0, c, 1).item();
+  EMBER_CHECK_VALUE(count > 1, type_name(), ": expected more than 1 value per channel across the replicas when training, found ",
+                    count, " (input of shape ", x.sizes(), ")");
+  Tensor mean = div(global.narrow(0, 0, c), count);
+  Tensor centred = sub(x, mean.to(x.dtype()).reshape(channel));
+  Tensor var = div(sum_over_replicas(sum(mul(centred, centred), dims).to(kFloat64)), count);
+  Tensor scale = rsqrt(add(var, options.eps_)).to(x.dtype());
+  if (weight.defined()) scale = mul(scale, weight);
+  Tensor y = mul(centred, scale.reshape(channel));
+  if (bias.defined()) y = add(y, bias.reshape(channel));
+  if (is_training() && options.track_running_stats_) {
+    NoGradGuard no_grad;
+    const double m = options.momentum_;
+    running_mean.mul_(1.0 - m).add_(mean.detach().to(running_mean.dtype()), m);
+    running_var.mul_(1.0 - m).add_(mul(var.detach(), count / (count - 1)).to(running_var.dtype()), m);
+  }
+  return y;
 }
 
 void BatchNorm::upgrade_state_dict(io::Dict& dict, const std::string& prefix, std::optional<int64_t> version) const {

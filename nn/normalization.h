@@ -1,6 +1,8 @@
 // BatchNorm1d, BatchNorm2d and LayerNorm.
 #pragma once
 
+#include <functional>
+
 #include "nn/module.h"
 
 namespace ember::nn {
@@ -39,12 +41,21 @@ class BatchNorm : public Module {
   BatchNormOptions options;
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;
 
+  // Synchronized statistics, as torch.nn.SyncBatchNorm (dist::convert_sync_batch_norm sets it):
+  // a differentiable sum over the data-parallel replicas of a per-channel tensor, called in the
+  // same order on every replica. When set, training normalizes with the statistics of every
+  // replica's batch together (mean, then the variance around it, in float64 through the sums) and
+  // updates the running ones with them; the backward's sums travel back through it. Evaluation
+  // and a module without it are unchanged.
+  std::function<Tensor(const Tensor&)> sum_over_replicas;
+
  protected:
   void upgrade_state_dict(io::Dict& dict, const std::string& prefix, std::optional<int64_t> version) const override;
 
  private:
   enum class Then { Nothing, Relu, ReluMaxPool };  // what the fused op applies after normalizing
   Tensor normalize(const Tensor& x, Then then);
+  Tensor normalize_synced(const Tensor& x);
   int64_t min_dim_, max_dim_;
 };
 

@@ -17,6 +17,8 @@ Trains an MLP or a CNN on Fashion-MNIST and resumes exactly where it stopped whe
   --optimizer adam|sgd       optimizer (adam; sgd uses momentum 0.9)
   --seed N                   seed of initialisation, shuffling and dropout (0)
   --threads N                CPU threads (1)
+  --sync-batch-norm          under `ember launch -n N`: batch norm statistics of the global batch,
+                             not of each process's share (SyncBatchNorm)
   --device cpu|cuda[:N]      device (cpu); a run resumes on either device from either's checkpoint
   --run-dir DIR              checkpoints and metrics.jsonl (runs/fashion-mnist-<model>)
   --save-every-steps K       checkpoint every K steps, and after every epoch (500)
@@ -50,6 +52,7 @@ io::Value Options::config() const {
   d.insert("optimizer", optimizer);
   d.insert("seed", static_cast<int64_t>(seed));
   d.insert("threads", static_cast<int64_t>(threads));
+  if (sync_batch_norm) d.insert("sync_batch_norm", true);  // only when set: older runs' configs still match
   d.insert("train_subset", train_subset);
   d.insert("test_subset", test_subset);
   return io::Value(std::move(d));
@@ -74,6 +77,7 @@ Options parse_options(int argc, char** argv) {
     else if (flag == "--seed") o.seed = static_cast<uint64_t>(to_int(flag, value()));
     else if (flag == "--threads") o.threads = static_cast<int>(to_int(flag, value()));
     else if (flag == "--device") o.device = value();
+    else if (flag == "--sync-batch-norm") o.sync_batch_norm = true;
     else if (flag == "--run-dir") o.run_dir = value();
     else if (flag == "--save-every-steps") o.save_every_steps = to_int(flag, value());
     else if (flag == "--keep") o.keep = to_int(flag, value());

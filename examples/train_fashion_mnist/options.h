@@ -16,6 +16,7 @@ struct Options {
   std::string optimizer = "adam";
   uint64_t seed = 0;
   int threads = 1;
+  bool sync_batch_norm = false;  // with several processes: batch norm statistics over the global batch
   std::string device = "cpu";
   std::string run_dir;  // default: runs/fashion-mnist-<model>
   int64_t save_every_steps = 500;

@@ -39,6 +39,7 @@ Trainer::Trainer(Options o)
   test_data_ = split(io::FashionMnist::Split::Test, o_.data_dir, o_.test_subset);
   model_ = make_model(o_.model);
   model_->to(device_);  // before the optimizer, whose state then lives beside each parameter
+  if (o_.sync_batch_norm) dist::convert_sync_batch_norm(*model_, world_);  // a group of one: unchanged
   if (world_.size() > 1) replica_ = std::make_shared<dist::DistributedDataParallel>(model_, world_);
   if (o_.optimizer == "adam")
     optimizer_ = std::make_unique<optim::Adam>(model_->parameters(), optim::AdamOptions(o_.lr));
@@ -128,7 +129,7 @@ int Trainer::run() {
     loader_->set_epoch(0);
     progress_.message(str("training ", o_.model, " on Fashion-MNIST (", train_data_->size(), " images) for ", o_.epochs,
                           " epochs of ", per_epoch, " steps", world_.size() > 1 ? str(" on ", world_.size(), " processes (global batch ",
-                          world_.size() * o_.batch_size, ")") : std::string(), "; checkpoints in ", o_.run_dir));
+                          world_.size() * o_.batch_size, o_.sync_batch_norm ? ", batch norm synchronized" : "", ")") : std::string(), "; checkpoints in ", o_.run_dir));
   }
   train::PreemptionGuard preemption;
   double train_ms = 0;

@@ -6,6 +6,9 @@
 //   dist_worker ddp MODEL STEPS OUT_DIR  DDP training (mlp|cnn) on a fixed global batch of 16
 //   dist_worker mismatched-model         rank 1 builds a wider first layer
 //   dist_worker no-sync                  gradient accumulation under no_sync(), checked in place
+//   dist_worker sync-bn SYNC STEPS OUT_DIR  DDP training of a model with BatchNorm2d and 1d on a
+//                                        fixed global batch of 12, its batch norms synchronized
+//                                        (SYNC 1) or not (0)
 // Errors go to stderr as "error: ..." with exit status 3.
 #include <signal.h>
 #include <unistd.h>
@@ -137,6 +140,34 @@ int no_sync(dist::ProcessGroup& g) {
   return 0;
 }
 
+// A conv and a linear layer each followed by a batch norm; DDP in small buckets, so that several
+// allreduces are queued while the batch norms' backward sends its own sums.
+int sync_bn(dist::ProcessGroup& g, bool sync, int64_t steps, const std::string& out) {
+  manual_seed(11);
+  auto model = std::make_shared<nn::Sequential>(
+      std::make_shared<nn::Conv2d>(nn::Conv2dOptions(1, 4, 3).padding(1)), std::make_shared<nn::BatchNorm2d>(4),
+      std::make_shared<nn::ReLU>(), std::make_shared<nn::MaxPool2d>(nn::Pool2dOptions{2}), std::make_shared<nn::Flatten>(),
+      std::make_shared<nn::Linear>(4 * 4 * 4, 8), std::make_shared<nn::BatchNorm1d>(8), std::make_shared<nn::ReLU>(),
+      std::make_shared<nn::Linear>(8, 4));
+  int converted = sync ? dist::convert_sync_batch_norm(*model, g) : 0;
+  auto replica = std::make_shared<dist::DistributedDataParallel>(model, g, dist::DataParallelOptions().bucket_cap_mb(0.0005));
+  optim::SGD opt(model->parameters(), optim::SGDOptions(0.1).momentum(0.9));
+  Generator data_gen(4);
+  // Channels far from zero mean and unit spread, so that per-replica statistics are visibly off.
+  Tensor x = add(mul(randn({12, 1, 8, 8}, kFloat32, &data_gen), 3.0), 2.0);
+  Tensor y = randint(0, 4, {12}, kInt64, &data_gen);
+  int64_t per = 12 / g.size();
+  Tensor local_x = x.narrow(0, g.rank() * per, per), local_y = y.narrow(0, g.rank() * per, per);
+  for (int64_t s = 0; s < steps; ++s) {
+    opt.zero_grad();
+    nn::cross_entropy(replica->forward(local_x), local_y).backward();
+    opt.step();
+  }
+  io::save(model->state_dict(), out + "/rank-" + std::to_string(g.rank()) + ".pt");
+  std::printf("converted %d buckets %lld\n", converted, static_cast<long long>(replica->num_buckets()));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -147,6 +178,7 @@ int main(int argc, char** argv) try {
   if (what == "hang-in-collective") return fail_in_collective(g, false);
   if (what == "ddp") return ddp(g, argv[2], std::atoll(argv[3]), argv[4]);
   if (what == "no-sync") return no_sync(g);
+  if (what == "sync-bn") return sync_bn(g, std::atoi(argv[2]) != 0, std::atoll(argv[3]), argv[4]);
   if (what == "mismatched-model") {
     auto model = make_model("mlp", g.rank() == 1 ? 17 : 16);
     dist::DistributedDataParallel replica(model, g);

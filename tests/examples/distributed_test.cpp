@@ -1,6 +1,7 @@
 // The main job data-parallel under `ember launch -n 2`: a run whose processes are all SIGKILLed
 // (the launcher with them, as in a power cut) and started again with the same command ends
-// byte-identical to an uninterrupted two-process run; its checkpoints resume on one process.
+// byte-identical to an uninterrupted two-process run; its checkpoints resume on one process; and
+// --sync-batch-norm synchronizes its batch norms.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -64,4 +65,34 @@ TEST(DistributedJob, KilledEverywhereAndRestartedEndsByteIdenticalAndResumesOnOn
   EXPECT_TRUE(state.at("model_state_dict").contains("0.weight"));  // the plain model's keys
   ProcessResult d = run_process({EMBER_BIN_DIR "/train_fashion_mnist", "--run-dir", single.string(), "--eval-only"});
   EXPECT_EQ(d.exit_code, 0) << d.lines.back();
+}
+
+// --sync-batch-norm: the job's batch norms take the global batch's statistics (dist::
+// convert_sync_batch_norm), so its running statistics differ from a run where each process
+// normalizes its own share; the run completes and resumes like any other.
+TEST(DistributedJob, SyncBatchNormRunsOnTheGlobalBatchsStatistics) {
+#ifndef EMBER_HAVE_GLOO
+  GTEST_SKIP() << "built without Gloo (apt-get install libgloo-dev, then rebuild)";
+#endif
+  auto job = [](const fs::path& dir, bool sync, const char* steps = "4") {
+    std::vector<std::string> argv = launch_job(dir, "2");
+    for (const char* extra : {"--max-steps", steps}) argv.push_back(extra);
+    if (sync) argv.push_back("--sync-batch-norm");
+    return argv;
+  };
+  fs::path synced = fresh("synced"), plain = fresh("plain");
+  ProcessResult a = run_process(job(synced, true));
+  ASSERT_EQ(a.exit_code, 0) << a.lines.back();
+  EXPECT_TRUE(a.has("on 2 processes (global batch 64, batch norm synchronized)"));
+  ProcessResult b = run_process(job(plain, false));
+  ASSERT_EQ(b.exit_code, 0) << b.lines.back();
+  auto running_mean = [](const fs::path& dir) {
+    return io::load((dir / "ckpt-0000000004.pt").string()).at("model_state_dict").at("1.running_mean").to_tensor();
+  };
+  double diff = max(abs(sub(running_mean(synced), running_mean(plain)))).item();
+  EXPECT_GT(diff, 1e-6) << "the synchronized statistics should not be one process's";
+  ProcessResult c = run_process(job(synced, true, "6"));  // two steps more: resumes from step 4
+  EXPECT_EQ(c.exit_code, 0) << c.lines.back();
+  EXPECT_TRUE(c.has("resuming from"));
+  EXPECT_TRUE(fs::exists(synced / "ckpt-0000000006.pt"));
 }
