@@ -87,6 +87,18 @@ std::shared_ptr<nn::Module> make_model(const std::string& kind, int64_t width) {
                                           std::make_shared<nn::Linear>(4 * 4 * 4, 4));
 }
 
+// `steps` steps on this rank's share of the global batch (x, y): its consecutive 1/size of the rows.
+void train_share(dist::ProcessGroup& g, dist::DistributedDataParallel& replica, optim::Optimizer& opt, const Tensor& x,
+                 const Tensor& y, int64_t steps) {
+  const int64_t per = x.size(0) / g.size();
+  Tensor local_x = x.narrow(0, g.rank() * per, per), local_y = y.narrow(0, g.rank() * per, per);
+  for (int64_t s = 0; s < steps; ++s) {
+    opt.zero_grad();
+    nn::cross_entropy(replica.forward(local_x), local_y).backward();
+    opt.step();
+  }
+}
+
 int ddp(dist::ProcessGroup& g, const std::string& kind, int64_t steps, const std::string& out) {
   manual_seed(7);
   auto model = make_model(kind, 16);
@@ -96,13 +108,7 @@ int ddp(dist::ProcessGroup& g, const std::string& kind, int64_t steps, const std
   Generator data_gen(3);
   Tensor x = kind == "mlp" ? randn({16, 10}, kFloat32, &data_gen) : randn({16, 1, 8, 8}, kFloat32, &data_gen);
   Tensor y = randint(0, 4, {16}, kInt64, &data_gen);
-  int64_t per = 16 / g.size();
-  Tensor local_x = x.narrow(0, g.rank() * per, per), local_y = y.narrow(0, g.rank() * per, per);
-  for (int64_t s = 0; s < steps; ++s) {
-    opt.zero_grad();
-    nn::cross_entropy(replica->forward(local_x), local_y).backward();
-    opt.step();
-  }
+  train_share(g, *replica, opt, x, y, steps);
   io::save(replica->state_dict(), out + "/rank-" + std::to_string(g.rank()) + ".pt");
   std::printf("buckets %lld\n", static_cast<long long>(replica->num_buckets()));
   return 0;
@@ -156,13 +162,7 @@ int sync_bn(dist::ProcessGroup& g, bool sync, int64_t steps, const std::string& 
   // Channels far from zero mean and unit spread, so that per-replica statistics are visibly off.
   Tensor x = add(mul(randn({12, 1, 8, 8}, kFloat32, &data_gen), 3.0), 2.0);
   Tensor y = randint(0, 4, {12}, kInt64, &data_gen);
-  int64_t per = 12 / g.size();
-  Tensor local_x = x.narrow(0, g.rank() * per, per), local_y = y.narrow(0, g.rank() * per, per);
-  for (int64_t s = 0; s < steps; ++s) {
-    opt.zero_grad();
-    nn::cross_entropy(replica->forward(local_x), local_y).backward();
-    opt.step();
-  }
+  train_share(g, *replica, opt, x, y, steps);
   io::save(model->state_dict(), out + "/rank-" + std::to_string(g.rank()) + ".pt");
   std::printf("converted %d buckets %lld\n", converted, static_cast<long long>(replica->num_buckets()));
   return 0;
