@@ -1,4 +1,4 @@
-// Philox 4x32-10 for 8 (AVX2) or 16 (AVX-512) consecutive counters at once, for the CPU's hot
+// Philox 4x32-10 for 8 (AVX2) or 16 and 32 (AVX-512) consecutive counters at once, for the CPU's hot
 // random fill: the dropout mask. The bits are exactly philox::block's (core/random/philox.h), lane
 // l holding counter + l, so a mask is the same whichever path draws it, on any machine or device.
 //
