@@ -29,6 +29,11 @@ Tensor sum_to(const Tensor& grad, const Shape& sizes) {
 
 namespace {
 
+// Whether a backward must compute `input`'s gradient, decided when the op is recorded (PyTorch's
+// needs_input_grad): the engine drops the gradient of an input that needs none, so computing it
+// is wasted work — a dropout's mask, a constant divisor.
+bool wants_grad(const Tensor& input) { return input.defined() && input.requires_grad(); }
+
 // The dtype of `t op scalar`.
 DType scalar_dtype(const Tensor& t, double s) {
   if (is_floating(t.dtype())) return t.dtype();
@@ -60,8 +65,8 @@ Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
   Tensor result = [&]() -> Tensor {
     DType t = result_type(a, b);
     Tensor out = binary_kernel(BinaryOp::Sub, a, b, alpha, "sub", t, t);
-    return record("SubBackward0", out, {a, b}, [sa = a.sizes(), sb = b.sizes(), alpha](const Tensor& g) {
-      return Grads{sum_to(g, sa), sum_to(mul(g, -alpha), sb)};
+    return record("SubBackward0", out, {a, b}, [sa = a.sizes(), sb = b.sizes(), alpha, need_b = wants_grad(b)](const Tensor& g) {
+      return Grads{sum_to(g, sa), need_b ? sum_to(mul(g, -alpha), sb) : Tensor()};
     });
   }();
   return !traced.recording() ? result : traced.done("Sub", {a, b}, result, {{"alpha", alpha}});
@@ -72,9 +77,12 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor result = [&]() -> Tensor {
     DType t = result_type(a, b);
     Tensor out = binary_kernel(BinaryOp::Mul, a, b, 0, "mul", t, t);
-    return record("MulBackward0", out, {a, b}, [a = a.detach(), b = b.detach()](const Tensor& g) {
-      return Grads{sum_to(mul(g, b), a.sizes()), sum_to(mul(g, a), b.sizes())};
-    }, {a, b});
+    bool need_a = wants_grad(a), need_b = wants_grad(b);
+    // Only the tensors a needed gradient reads are saved (x * mask keeps the mask, not x).
+    return record("MulBackward0", out, {a, b}, [a = need_b ? a.detach() : Tensor(), b = need_a ? b.detach() : Tensor(), sa = a.sizes(),
+                                                sb = b.sizes()](const Tensor& g) {
+      return Grads{b.defined() ? sum_to(mul(g, b), sa) : Tensor(), a.defined() ? sum_to(mul(g, a), sb) : Tensor()};
+    }, {need_b ? a : Tensor(), need_a ? b : Tensor()});
   }();
   return !traced.recording() ? result : traced.done("Mul", {a, b}, result);
 }
@@ -85,10 +93,10 @@ Tensor div(const Tensor& a, const Tensor& b) {
     DType t = float_type(result_type(a, b));
     Tensor out = binary_kernel(BinaryOp::Div, a, b, 0, "div", t, t);
     return record("DivBackward0", out, {a, b},
-                  [a = a.detach(), b = b.detach(), out = out.detach()](const Tensor& g) {
+                  [sa = a.sizes(), b = b.detach(), out = out.detach(), need_a = wants_grad(a), need_b = wants_grad(b)](const Tensor& g) {
                     Tensor ga = div(g, b);
-                    return Grads{sum_to(ga, a.sizes()), sum_to(neg(mul(ga, out)), b.sizes())};
-                  }, {a, b, out});
+                    return Grads{need_a ? sum_to(ga, sa) : Tensor(), need_b ? sum_to(neg(mul(ga, out)), b.sizes()) : Tensor()};
+                  }, {b, out});
   }();
   return !traced.recording() ? result : traced.done("Div", {a, b}, result);
 }

@@ -170,6 +170,30 @@ TEST(Autograd, InPlaceChangeToASavedTensorIsDetected) {
   EXPECT_TRUE(a.grad().defined());
 }
 
+// mul and div save, and differentiate for, only what a needed gradient reads, as PyTorch's
+// MulBackward0 / DivBackward0: for h * mask with a constant mask the mask is saved and h is not.
+TEST(Autograd, MulAndDivSaveOnlyWhatANeededGradientReads) {
+  Tensor x = tensor({1.0, -2.0, 3.0}).requires_grad_();
+  Tensor mask = tensor({0.0, 2.0, 2.0});
+  Tensor h = mul(x, 3.0);
+  Tensor y = sum(mul(h, mask));
+  h.detach().add_(1.0);  // h's storage changes, but the backward does not read h (mask needs no gradient)
+  ASSERT_NO_THROW(y.backward());
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{0.0f, 6.0f, 6.0f}));
+
+  Tensor h2 = mul(x, 3.0);
+  Tensor y2 = sum(mul(h2, mask));
+  mask.mul_(2.0);  // the mask is read: still an error
+  EXPECT_NE(error_of([&] { y2.backward(); }).find("MulBackward0"), std::string::npos);
+
+  Tensor num = tensor({4.0, 6.0});
+  Tensor den = tensor({2.0, 3.0}).requires_grad_();
+  Tensor q = sum(div(num, den));  // d/dden (num/den) = -num/den^2
+  num.mul_(10.0);  // num's values are not read: the backward uses den and the output
+  ASSERT_NO_THROW(q.backward());
+  EXPECT_EQ(den.grad().to_vector<float>(), (std::vector<float>{-1.0f, -2.0f / 3.0f}));
+}
+
 TEST(Autograd, InPlaceChangeToASavedOutputUnderNoGradIsDetected) {
   Tensor a = randn({4}).requires_grad_();
   Tensor e = exp(a);
