@@ -212,19 +212,45 @@ std::shared_ptr<const Plan> plan_for(Pass pass, const Shapes& s, bool with_bias,
   return plans.emplace(key, std::make_shared<const Plan>(make_plan(pass, s, with_bias))).first->second;
 }
 
+// The blocked copy of the output gradient the backward-input pass made, for the backward-weight
+// pass that follows it on the same gradient (conv2d's backward runs the two back to back): one
+// reorder of the largest operand instead of two. It holds the gradient's storage, so the identity
+// check cannot be fooled by a freed and reused address, and the version, so an in-place change in
+// between is noticed; the weight pass (or the thread's next backward-input pass) releases it.
+struct BlockedGrad {
+  Storage source;
+  const void* data = nullptr;
+  uint64_t version = 0;
+  memory::desc chosen;
+  Storage blocked;
+  bool holds(const Tensor& t, const memory::desc& d) const {
+    return source.defined() && source.is_same(t.storage()) && data == t.data() && version == source.version() && chosen == d;
+  }
+};
+thread_local BlockedGrad last_blocked_grad;
+
 // Runs a plan on ember's tensors (one per operand, in the plan's order): inputs reordered into
 // the chosen layouts, the convolution, outputs reordered back. Blocked copies and scratch come
-// from ember's caching allocator.
-void run(const Plan& plan, const std::vector<const Tensor*>& tensors) {
+// from ember's caching allocator. `pass` says which operand is the output gradient to share.
+void run(const Plan& plan, const std::vector<const Tensor*>& tensors, Pass pass = Pass::Forward) {
   dnnl::stream stream(cpu_engine());
   std::vector<Storage> buffers;
   std::unordered_map<int, memory> args;
   std::vector<std::pair<const Operand*, memory>> outputs;
+  BlockedGrad& shared = last_blocked_grad;
+  if (pass != Pass::BackwardWeight) shared = BlockedGrad();
   for (size_t i = 0; i < plan.operands.size(); ++i) {
     const Operand& o = plan.operands[i];
-    memory user(o.plain, cpu_engine(), tensors[i]->data());
+    const Tensor& t = *tensors[i];
+    memory user(o.plain, cpu_engine(), t.data());
     if (!o.reorder) {
       args.emplace(o.arg, user);
+      continue;
+    }
+    bool grad_out = o.arg == DNNL_ARG_DIFF_DST;
+    if (grad_out && pass == Pass::BackwardWeight && shared.holds(t, o.chosen)) {
+      buffers.push_back(shared.blocked);
+      args.emplace(o.arg, memory(o.chosen, cpu_engine(), buffers.back().data()));
       continue;
     }
     buffers.push_back(Storage::allocate(o.chosen.get_size()));
@@ -232,7 +258,9 @@ void run(const Plan& plan, const std::vector<const Tensor*>& tensors) {
     if (o.is_output) outputs.emplace_back(&o, user);
     else o.reorder->execute(stream, user, blocked);
     args.emplace(o.arg, blocked);
+    if (grad_out && pass == Pass::BackwardInput) shared = {t.storage(), t.data(), t.storage().version(), o.chosen, buffers.back()};
   }
+  if (pass == Pass::BackwardWeight) shared = BlockedGrad();
   if (plan.scratch_bytes > 0) {
     buffers.push_back(Storage::allocate(plan.scratch_bytes));
     args.emplace(DNNL_ARG_SCRATCHPAD, memory(memory::desc({static_cast<int64_t>(plan.scratch_bytes)}, memory::data_type::u8, Tag::a),
@@ -278,7 +306,7 @@ bool onednn_conv2d_backward_input(const Tensor& grad_input, const Tensor& grad_o
   Shapes s;
   if (!takes(grad_input, weight, p) || !shapes_of(grad_input, weight, grad_out, p, s)) return false;
   return guarded("conv2d backward", [&](int threads) {
-    run(*plan_for(Pass::BackwardInput, s, false, threads), {&grad_out, &weight, &grad_input});
+    run(*plan_for(Pass::BackwardInput, s, false, threads), {&grad_out, &weight, &grad_input}, Pass::BackwardInput);
   });
 }
 
@@ -289,7 +317,8 @@ bool onednn_conv2d_backward_weight(const Tensor& grad_weight, const Tensor& grad
   return guarded("conv2d backward", [&](int threads) {
     auto plan = plan_for(Pass::BackwardWeight, s, grad_bias.defined(), threads);
     run(*plan, grad_bias.defined() ? std::vector<const Tensor*>{&input, &grad_out, &grad_weight, &grad_bias}
-                                   : std::vector<const Tensor*>{&input, &grad_out, &grad_weight});
+                                   : std::vector<const Tensor*>{&input, &grad_out, &grad_weight},
+        Pass::BackwardWeight);
   });
 }
 

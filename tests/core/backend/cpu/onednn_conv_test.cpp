@@ -130,6 +130,30 @@ TEST_F(OnednnConv, SameBitsWithTheOperandsElsewhere) {
   }
 }
 
+// The weight pass reuses the input pass's blocked copy of the output gradient only when it is
+// the same gradient, unchanged: another tensor, or the same one modified in place in between,
+// is reordered afresh (a stale copy would give a silently wrong weight gradient).
+TEST_F(OnednnConv, TheWeightPassReusesTheInputPassGradientOnlyWhenUnchanged) {
+  const Geometry g{4, 32, 48, 10, 10, 3, 3, 1, 1, 1, true};
+  Conv2dParams p = params(g);
+  Operands o = operands(g, 11), other = operands(g, 12);
+  auto weight_grad = [&](const Tensor& grad_out) {
+    Tensor gw = empty(o.w.sizes()), gb = empty({g.oc});
+    EXPECT_TRUE(onednn_conv2d_backward_weight(gw, gb, grad_out, o.x, p));
+    return gw;
+  };
+  Tensor alone = weight_grad(other.grad_out);  // no input pass before it
+  Tensor gx = empty(o.x.sizes());
+  ASSERT_TRUE(onednn_conv2d_backward_input(gx, o.grad_out, o.w, p));
+  EXPECT_TRUE(equal(weight_grad(other.grad_out), alone)) << "a different gradient after the input pass";
+
+  ASSERT_TRUE(onednn_conv2d_backward_input(gx, o.grad_out, o.w, p));
+  Tensor unchanged = weight_grad(o.grad_out);
+  ASSERT_TRUE(onednn_conv2d_backward_input(gx, o.grad_out, o.w, p));
+  o.grad_out.mul_(2.0);  // in place between the two passes: scaling by 2 is exact, so twice the bits
+  EXPECT_TRUE(equal(weight_grad(o.grad_out), mul(unchanged, 2.0))) << "the gradient modified in place between the passes";
+}
+
 // The layers oneDNN does not take run on im2col, and the conv2d op still gives their values.
 TEST_F(OnednnConv, LeavesFewChannelsFloat64AndUnexpressiblePaddingToIm2col) {
   const Geometry few{2, 1, 32, 12, 12, 3, 3, 1, 1, 1, true};           // the cnn's first layer
