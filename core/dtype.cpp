@@ -197,6 +197,7 @@ DType promote_types(DType a, DType b) {
 }
 
 void convert_elements(const void* src, DType from, void* dst, DType to, int64_t n) {
+  if (n == 0) return;  // an empty tensor's data may be null, which memcpy must not be given
   if (from == to) {
     std::memcpy(dst, src, static_cast<size_t>(n) * element_size(from));
     return;

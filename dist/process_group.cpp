@@ -59,7 +59,7 @@ std::string ProcessGroup::broadcast_string(const std::string& text, int root) {
   Tensor n = tensor(std::vector<int64_t>{static_cast<int64_t>(text.size())});
   broadcast(n, root);
   Tensor bytes = zeros({n.item<int64_t>()}, kUInt8);
-  if (rank() == root) std::memcpy(bytes.data(), text.data(), text.size());
+  if (rank() == root && !text.empty()) std::memcpy(bytes.data(), text.data(), text.size());  // an empty tensor's data may be null
   broadcast(bytes, root);
   return std::string(static_cast<const char*>(bytes.data()), static_cast<size_t>(bytes.numel()));
 }

@@ -99,7 +99,7 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool e
 bool equal(const Tensor& a, const Tensor& b) {
   if (a.sizes() != b.sizes() || a.dtype() != b.dtype()) return false;
   Tensor ca = a.detach().to(kCPU).contiguous(), cb = b.detach().to(kCPU).contiguous();  // bytes compared on the host
-  return std::memcmp(ca.data(), cb.data(), ca.nbytes()) == 0;
+  return ca.nbytes() == 0 || std::memcmp(ca.data(), cb.data(), ca.nbytes()) == 0;  // an empty tensor's data may be null
 }
 
 }  // namespace ember

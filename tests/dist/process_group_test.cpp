@@ -12,9 +12,7 @@ using ember::testing::bin;
 
 namespace {
 
-bool same_bytes(const Tensor& a, const Tensor& b) {
-  return a.dtype() == b.dtype() && a.sizes() == b.sizes() && std::memcmp(a.data(), b.data(), a.nbytes()) == 0;
-}
+bool same_bytes(const Tensor& a, const Tensor& b) { return equal(a, b); }  // dtype, shape and every byte
 
 double value(int rank, int64_t i) { return std::sin(0.37 * (rank + 1) + 1e-3 * static_cast<double>(i)) / 3.0; }
 
