@@ -8,13 +8,14 @@
 
 #include "ember.h"
 #include "support/error_of.h"
+#include "support/temp_dir.h"
 
 using namespace ember;
 
 namespace {
 
 std::string temp_file(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("ember_cuda_" + std::to_string(::getpid()) + "_" + name)).string();
+  return ember::testing::temp_path(name).string();
 }
 
 }  // namespace

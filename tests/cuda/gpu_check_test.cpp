@@ -10,6 +10,7 @@
 
 #include "ember.h"
 #include "process.h"
+#include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -23,7 +24,7 @@ std::string joined(const ProcessResult& r) {
 
 TEST(GpuCheck, RunWithoutAGpuReportsNoGpuCleanly) {
   if (ember::cuda::is_available()) GTEST_SKIP() << "this machine has a GPU: scripts/gpu-check --run would run everything";
-  fs::path out = fs::temp_directory_path() / ("ember_gpu_check_" + std::to_string(::getpid()));
+  fs::path out = ember::testing::temp_path("gpu_check");
   fs::remove_all(out);
   ProcessResult r = run_process({std::string(EMBER_SOURCE_DIR) + "/scripts/gpu-check", "--run", out.string(),
                                  (out / "no-pack").string()});

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "io/serialize.h"
+#include "support/temp_dir.h"
 
 // The multi-process tests need the Gloo group; without it they say so and skip.
 #ifndef EMBER_HAVE_GLOO
@@ -28,29 +29,8 @@ namespace ember::testing {
 
 inline std::string bin(const std::string& name) { return std::string(EMBER_BIN_DIR) + "/" + name; }
 
-// The directories fresh_dir made, removed when the test process exits (each test runs in its own
-// process under ctest): a collective test's checkpoints reach 640 MB, and left behind, runs of the
-// suite filled the disk. EMBER_KEEP_TEST_DIRS=1 keeps them for a post-mortem.
-struct TestDirs {
-  std::vector<std::string> paths;
-  ~TestDirs() {
-    if (std::getenv("EMBER_KEEP_TEST_DIRS")) return;
-    std::error_code ec;
-    for (const std::string& d : paths) std::filesystem::remove_all(d, ec);
-  }
-};
-inline TestDirs& test_dirs() {
-  static TestDirs dirs;
-  return dirs;
-}
-
-inline std::string fresh_dir(const std::string& name) {
-  std::string d = (std::filesystem::temp_directory_path() / ("ember-dist-" + name + "-" + std::to_string(::getpid()))).string();
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  test_dirs().paths.push_back(d);
-  return d;
-}
+// An empty directory for one test's ranks, removed with the test process (support/temp_dir.h).
+inline std::string fresh_dir(const std::string& name) { return fresh_temp_dir(name).string(); }
 
 inline std::string read_text(const std::string& path) {
   std::ifstream in(path);

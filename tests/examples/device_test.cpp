@@ -8,6 +8,7 @@
 
 #include "ember.h"
 #include "process.h"
+#include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -23,7 +24,7 @@ std::vector<std::string> args(const fs::path& dir, const std::string& device, st
 }
 
 fs::path fresh(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("ember_device_" + std::to_string(::getpid())) / name;
+  fs::path p = ember::testing::temp_path(name);
   fs::remove_all(p);
   return p;
 }

@@ -11,6 +11,7 @@
 #include "ember.h"
 #include "support/python.h"
 #include "process.h"
+#include "support/temp_dir.h"
 
 using namespace ember;
 namespace fs = std::filesystem;
@@ -22,7 +23,7 @@ std::string python(const std::string& args) {
 }
 
 fs::path dir_for(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("ember_pt_models_" + std::to_string(::getpid())) / name;
+  fs::path p = ember::testing::temp_path(name);
   fs::remove_all(p);
   fs::create_directories(p);
   return p;

@@ -12,6 +12,7 @@
 
 #include "ember.h"
 #include "process.h"
+#include "support/temp_dir.h"
 
 using namespace ember;
 namespace fs = std::filesystem;
@@ -28,7 +29,7 @@ std::vector<std::string> args(const fs::path& dir, std::vector<std::string> extr
 }
 
 fs::path fresh(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("ember_resume_" + std::to_string(::getpid())) / name;
+  fs::path p = ember::testing::temp_path(name);
   fs::remove_all(p);
   fs::create_directories(p);
   return p;

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "ember.h"
+#include "support/temp_dir.h"
 
 using namespace ember;
 namespace fs = std::filesystem;
@@ -30,7 +31,7 @@ std::string dead_pid() {
 }
 
 fs::path fresh(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("ember_ckpt_" + std::to_string(::getpid())) / name;
+  fs::path p = ember::testing::temp_path(name);
   fs::remove_all(p);
   return p;
 }

@@ -13,6 +13,7 @@
 #include "io/data/dataset.h"
 #include "io/data/fashion_mnist.h"
 #include "io/data/idx.h"
+#include "support/temp_dir.h"
 
 using namespace ember;
 namespace fs = std::filesystem;
@@ -20,9 +21,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path temp_dir() {
-  fs::path p = fs::temp_directory_path() / ("ember_data_test_" + std::to_string(::getpid()));
-  fs::create_directories(p);
-  return p;
+  return ember::testing::process_temp_dir();
 }
 
 void write_gz(const fs::path& path, const std::vector<uint8_t>& bytes) {

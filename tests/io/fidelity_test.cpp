@@ -12,6 +12,7 @@
 
 #include "ember.h"
 #include "support/python.h"
+#include "support/temp_dir.h"
 
 using namespace ember;
 using json = nlohmann::json;
@@ -31,9 +32,7 @@ json expected(const std::string& name) {
 }
 
 std::string written_back(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("ember_fidelity_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  std::string path = (dir / (name + ".pt")).string();
+  std::string path = ember::testing::temp_path(name + ".pt").string();
   io::save(io::load(kFixtures + name + ".pt"), path);
   return path;
 }

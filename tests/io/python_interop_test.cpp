@@ -9,6 +9,7 @@
 
 #include "ember.h"
 #include "support/python.h"
+#include "support/temp_dir.h"
 
 using namespace ember;
 using json = nlohmann::json;
@@ -92,9 +93,7 @@ void expect_matches(const io::Value& v, const json& d, const std::string& path, 
 }
 
 fs::path temp(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("ember_interop_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir / name;
+  return ember::testing::temp_path(name);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "support/error_of.h"
 #include "io/pickle.h"
 #include "io/zip.h"
+#include "support/temp_dir.h"
 
 using namespace ember;
 namespace fs = std::filesystem;
@@ -21,9 +22,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path temp_dir() {
-  fs::path dir = fs::temp_directory_path() / ("ember_robust_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir;
+  return ember::testing::process_temp_dir();
 }
 
 

@@ -8,6 +8,7 @@
 #include "ember.h"
 #include "io/safetensors.h"
 #include "io/zip.h"
+#include "support/temp_dir.h"
 
 using namespace ember;
 namespace fs = std::filesystem;
@@ -15,9 +16,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path temp_path(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("ember_io_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir / name;
+  return ember::testing::temp_path(name);
 }
 
 io::Value sample() {

@@ -14,6 +14,7 @@
 #include "jit/trace.h"
 #include "support/error_of.h"
 #include "support/python.h"
+#include "support/temp_dir.h"
 
 using namespace ember;
 namespace fs = std::filesystem;
@@ -35,9 +36,7 @@ bool onnx_checker_available() {
 }
 
 fs::path temp(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("ember_onnx_" + std::to_string(::getpid()));
-  fs::create_directories(d);
-  return d / name;
+  return ember::testing::temp_path(name);
 }
 
 std::shared_ptr<nn::Module> model_for(const std::string& kind) {

@@ -8,6 +8,7 @@
 #include "jit/trace.h"
 #include "jit/models.h"
 #include "support/error_of.h"
+#include "support/temp_dir.h"
 
 using namespace ember;
 namespace fs = std::filesystem;
@@ -50,7 +51,7 @@ TEST_P(Traced, RunsWithoutTheModuleGivingItsOutputsAtAnyBatchSizeAndSurvivesSave
     ASSERT_EQ(got.sizes(), expected.sizes());
     EXPECT_LE(max(abs(sub(got, expected))).item(), 1e-6) << kind << " at batch " << batch;
   }
-  fs::path file = fs::temp_directory_path() / ("ember_traced_" + kind + "_" + std::to_string(::getpid()) + ".pt");
+  fs::path file = ember::testing::temp_path("traced_" + kind + ".pt");
   jit::save_graph(graph, file.string());
   jit::GraphModule loaded(jit::load_graph(file.string()));  // no Module class involved
   Tensor x = example_for(data_kind, 3, g);

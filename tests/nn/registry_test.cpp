@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "ember.h"
+#include "support/temp_dir.h"
 
 using namespace ember;
 
@@ -52,7 +53,7 @@ TEST(ModelFile, SaveModelLoadModelGivesIdenticalOutputs) {
       std::make_shared<nn::LeakyReLU>(0.1), std::make_shared<nn::AdaptiveAvgPool2d>(Size2(2, 2)), std::make_shared<nn::Flatten>(),
       std::make_shared<nn::Linear>(12, 4), std::make_shared<nn::LayerNorm>(nn::LayerNormOptions({4})));
   model->forward(rand({4, 1, 8, 8}));  // move the running stats
-  std::string path = (std::filesystem::temp_directory_path() / ("ember_model_" + std::to_string(::getpid()) + ".pt")).string();
+  std::string path = ember::testing::temp_path("model.pt").string();
   nn::save_model(*model, path);
   std::shared_ptr<nn::Module> back = nn::load_model(path);
   model->eval();

@@ -9,6 +9,7 @@
 
 #include "ember.h"
 #include "support/python.h"
+#include "support/temp_dir.h"
 
 using namespace ember;
 
@@ -41,7 +42,7 @@ TEST_P(Continuation, PyTorchContinuesEmbersTrajectory) {
   file["w"] = w.detach().clone();
   file["b"] = b.detach().clone();
   file["optimizer_state_dict"] = opt->state_dict();
-  std::string path = (std::filesystem::temp_directory_path() / ("ember_continue_" + std::to_string(::getpid()) + ".pt")).string();
+  std::string path = ember::testing::temp_path("continue.pt").string();
   io::save(file, path);
   for (int i = 0; i < 4; ++i) step();  // ember's own continuation
 

@@ -9,6 +9,7 @@
 
 #include "ember.h"
 #include "support/python.h"
+#include "support/temp_dir.h"
 
 using namespace ember;
 
@@ -77,7 +78,7 @@ void expect_same(const std::vector<std::pair<double, double>>& ember_lrs, const 
 }
 
 std::string temp_file(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("ember_sched_" + std::to_string(::getpid()) + "_" + name + ".pt")).string();
+  return ember::testing::temp_path(name + ".pt").string();
 }
 
 class SchedulerInterop : public ::testing::TestWithParam<std::string> {};

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ember.h"
+#include "support/temp_dir.h"
 
 using namespace ember;
 namespace fs = std::filesystem;
@@ -21,7 +22,7 @@ struct CliResult {
 };
 
 CliResult ember_cmd(const std::string& args) {
-  fs::path err_file = fs::temp_directory_path() / ("ember_cli_err_" + std::to_string(::getpid()));
+  fs::path err_file = ember::testing::temp_path("cli_stderr");
   std::string cmd = std::string(EMBER_BIN_DIR "/ember ") + args + " 2>" + err_file.string();
   FILE* pipe = popen(cmd.c_str(), "r");
   std::string out;
@@ -35,9 +36,7 @@ CliResult ember_cmd(const std::string& args) {
 }
 
 fs::path temp(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("ember_cli_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir / name;
+  return ember::testing::temp_path(name);
 }
 
 const std::string kFixtures = EMBER_FIXTURES_DIR "/pytorch-1.13/";

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "process.h"
+#include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -25,7 +26,7 @@ const std::string kLoop = EMBER_BIN_DIR "/train_user_loop";
 constexpr int kSteps = 60;
 
 fs::path fresh(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("ember_user_loop_" + std::to_string(::getpid())) / name;
+  fs::path p = ember::testing::temp_path(name);
   fs::remove_all(p);
   return p;
 }
