@@ -92,11 +92,13 @@ Tensor div(const Tensor& a, const Tensor& b) {
   Tensor result = [&]() -> Tensor {
     DType t = float_type(result_type(a, b));
     Tensor out = binary_kernel(BinaryOp::Div, a, b, 0, "div", t, t);
+    bool need_a = wants_grad(a), need_b = wants_grad(b);
+    // The output is read only by the divisor's gradient (-g/b * out), so it is saved only then.
     return record("DivBackward0", out, {a, b},
-                  [sa = a.sizes(), b = b.detach(), out = out.detach(), need_a = wants_grad(a), need_b = wants_grad(b)](const Tensor& g) {
+                  [sa = a.sizes(), b = b.detach(), out = need_b ? out.detach() : Tensor(), need_a](const Tensor& g) {
                     Tensor ga = div(g, b);
-                    return Grads{need_a ? sum_to(ga, sa) : Tensor(), need_b ? sum_to(neg(mul(ga, out)), b.sizes()) : Tensor()};
-                  }, {b, out});
+                    return Grads{need_a ? sum_to(ga, sa) : Tensor(), out.defined() ? sum_to(neg(mul(ga, out)), b.sizes()) : Tensor()};
+                  }, {b, need_b ? out : Tensor()});
   }();
   return !traced.recording() ? result : traced.done("Div", {a, b}, result);
 }

@@ -192,6 +192,18 @@ TEST(Autograd, MulAndDivSaveOnlyWhatANeededGradientReads) {
   num.mul_(10.0);  // num's values are not read: the backward uses den and the output
   ASSERT_NO_THROW(q.backward());
   EXPECT_EQ(den.grad().to_vector<float>(), (std::vector<float>{-1.0f, -2.0f / 3.0f}));
+
+  Tensor top = tensor({4.0, 6.0}).requires_grad_();
+  Tensor quotient = div(top, tensor({2.0, 4.0}));
+  Tensor r = sum(mul(quotient, 3.0));
+  quotient.detach().add_(1.0);  // the output is read only by the divisor's gradient, not needed here
+  ASSERT_NO_THROW(r.backward());
+  EXPECT_EQ(top.grad().to_vector<float>(), (std::vector<float>{1.5f, 0.75f}));
+
+  Tensor q2 = div(num, den);
+  Tensor r2 = sum(mul(q2, 3.0));
+  q2.detach().add_(1.0);  // the divisor needs a gradient: the output is read, still an error
+  EXPECT_NE(error_of([&] { r2.backward(); }).find("DivBackward0"), std::string::npos);
 }
 
 TEST(Autograd, InPlaceChangeToASavedOutputUnderNoGradIsDetected) {
