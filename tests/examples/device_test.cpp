@@ -55,5 +55,5 @@ TEST(MainJobDevice, RunMovesBetweenGpuAndCpuThroughItsCheckpoints) {
   ASSERT_EQ(back.exit_code, 0);
   EXPECT_TRUE(back.has("resuming from"));
   EXPECT_TRUE(back.has("done: 2 epochs, 60 steps"));
-  fs::remove_all(dir.parent_path());
+  fs::remove_all(dir);
 }

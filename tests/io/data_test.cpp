@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path temp_dir() {
-  return ember::testing::process_temp_dir();
+  return ember::testing::fresh_temp_dir("idx");
 }
 
 void write_gz(const fs::path& path, const std::vector<uint8_t>& bytes) {
