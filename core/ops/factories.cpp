@@ -1,5 +1,6 @@
 #include "core/ops/factories.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/backend/backend.h"
@@ -21,8 +22,14 @@ Generator& pick(Generator* gen) { return gen ? *gen : default_generator(); }
 }  // namespace
 
 Tensor empty(const Shape& sizes, TensorOptions opts) {
-  for (int64_t s : sizes)
+  // The strides multiply the sizes with zeros taken as ones, and the byte count multiplies in the
+  // element size: sizes read from a hostile file must not wrap either round to a small allocation.
+  int64_t span = static_cast<int64_t>(element_size(opts.dtype_));
+  for (int64_t s : sizes) {
     EMBER_CHECK_VALUE(s >= 0, "empty: expected non-negative sizes, found ", sizes);
+    EMBER_CHECK_VALUE(!__builtin_mul_overflow(span, std::max<int64_t>(s, 1), &span), "empty: sizes ", sizes, " of ", opts.dtype_,
+                      " exceed 2^63 bytes");
+  }
   int64_t n = numel_of(sizes);
   Storage storage = Storage::allocate(static_cast<size_t>(n) * element_size(opts.dtype_), opts.device_);
   return finish(Tensor::make(storage, sizes, contiguous_strides(sizes), 0, opts.dtype_), opts);

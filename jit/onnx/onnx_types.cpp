@@ -1,5 +1,6 @@
 #include "jit/onnx/onnx_types.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/ops/factories.h"
@@ -43,12 +44,13 @@ void to_tensor_proto(const Tensor& t, const std::string& name, onnx::TensorProto
 Tensor from_tensor_proto(const onnx::TensorProto& p, const std::string& where) {
   DType dtype = ember_dtype(p.data_type(), where);
   Shape shape;
-  int64_t n = 1;
+  int64_t n = 1, span = 1;  // span: the product with zeros taken as ones, as the strides are
   for (int64_t d : p.dims()) {
-    EMBER_CHECK_VALUE(d >= 0 && d < (int64_t{1} << 40) && (n == 0 || d <= (int64_t{1} << 40) / std::max<int64_t>(n, 1)), where,
-                      ": invalid dimension ", d);
+    EMBER_CHECK_VALUE(d >= 0 && d < (int64_t{1} << 40) && d <= (int64_t{1} << 40) / span, where, ": invalid dimension ", d,
+                      " (dimensions so far ", shape, ")");
     shape.push_back(d);
     n *= d;
+    span *= std::max<int64_t>(d, 1);
   }
   EMBER_CHECK_VALUE(p.data_location() != onnx::TensorProto::EXTERNAL, where, ": tensors stored in external files are not supported");
   Tensor t = empty(shape, dtype);

@@ -30,6 +30,13 @@ TEST(Errors, OutOfRangeIndexAndDim) {
                   {"index 2", "size 2"});
 }
 
+TEST(Errors, SizesWhoseStridesOrBytesOverflowAreRefused) {
+  const int64_t big = int64_t{1} << 40;
+  expect_mentions(error_of([&] { empty({0, big, big}); }), {"empty", "[0, 1099511627776, 1099511627776]", "exceed 2^63 bytes"});
+  expect_mentions(error_of([] { empty({int64_t{1} << 61}, TensorOptions(kFloat64)); }), {"float64", "exceed 2^63 bytes"});
+  EXPECT_EQ(empty({0, int64_t{1} << 30, int64_t{1} << 30}).numel(), 0);  // strides of 2^60 and 2^30 fit
+}
+
 TEST(Errors, UnsupportedDtype) {
   expect_mentions(error_of([] { mean(arange(4)); }), {"mean", "int64"});
   expect_mentions(error_of([] { conv2d(ones({1, 1, 3, 3}, kInt64), ones({1, 1, 1, 1}, kInt64)); }), {"int64"});

@@ -173,6 +173,14 @@ TEST(OnnxErrors, TruncatedCorruptOrUnsupportedFilesAndWrongInputsAreClearErrors)
   EXPECT_NE(msg.find("which no input, initializer or earlier node defines"), std::string::npos) << msg;
 }
 
+TEST(OnnxErrors, DimensionsThatOverflowPastAZeroAreRefused) {
+  EMBER_SKIP_WITHOUT_ONNX();
+  // Found by fuzz_onnx: an initializer whose dims hold a 0 and then sizes whose product (the
+  // strides) overflows 64 bits; the element count being 0 had let them through.
+  std::string msg = error_of([] { jit::load_onnx(EMBER_FIXTURES_DIR "/onnx-invalid/dims-overflow-past-a-zero.onnx"); });
+  EXPECT_NE(msg.find("invalid dimension"), std::string::npos) << msg;
+}
+
 TEST(EmberCommand, ExportsAModelFileAndInfersFromOnnxAndTracedFiles) {
   EMBER_SKIP_WITHOUT_ONNX();
   manual_seed(2);
