@@ -53,17 +53,21 @@ Tensor from_tensor_proto(const onnx::TensorProto& p, const std::string& where) {
     span *= std::max<int64_t>(d, 1);
   }
   EMBER_CHECK_VALUE(p.data_location() != onnx::TensorProto::EXTERNAL, where, ": tensors stored in external files are not supported");
-  Tensor t = empty(shape, dtype);
-  size_t bytes = t.nbytes();
+  // The data is checked against the shape before anything is allocated: a few bytes of file must
+  // not make ember reserve the gigabytes their dims claim.
+  size_t bytes = static_cast<size_t>(n) * element_size(dtype);
+  Tensor t;
   auto typed = [&](const auto& field, auto tag) {
     using T = decltype(tag);
     EMBER_CHECK_VALUE(static_cast<int64_t>(field.size()) == n, where, ": expected ", n, " values, found ", field.size());
+    t = empty(shape, dtype);
     T* dst = static_cast<T*>(t.data());
     for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<T>(field.Get(static_cast<int>(i)));
   };
   if (p.has_raw_data()) {
     EMBER_CHECK_VALUE(p.raw_data().size() == bytes, where, ": expected ", bytes, " bytes of ", dtype, " data for shape ", shape,
                       ", found ", p.raw_data().size());
+    t = empty(shape, dtype);
     std::memcpy(t.data(), p.raw_data().data(), bytes);
   } else if (dtype == kFloat32) {
     typed(p.float_data(), float{});
@@ -75,6 +79,7 @@ Tensor from_tensor_proto(const onnx::TensorProto& p, const std::string& where) {
     typed(p.int32_data(), int32_t{});
   } else {
     EMBER_CHECK_VALUE(n == 0, where, ": no data for ", dtype, " tensor of shape ", shape);
+    t = empty(shape, dtype);
   }
   return t;
 }
