@@ -24,9 +24,7 @@ std::vector<std::string> args(const fs::path& dir, const std::string& device, st
 }
 
 fs::path fresh(const std::string& name) {
-  fs::path p = ember::testing::temp_path(name);
-  fs::remove_all(p);
-  return p;
+  return ember::testing::vacant_temp_path(name);
 }
 
 }  // namespace

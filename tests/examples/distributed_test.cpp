@@ -29,10 +29,7 @@ std::string read(const fs::path& p) {
 }
 
 fs::path fresh(const std::string& name) {
-  fs::path p = ember::testing::temp_path(name);
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
+  return ember::testing::fresh_temp_dir(name);
 }
 
 }  // namespace

@@ -23,10 +23,7 @@ std::string python(const std::string& args) {
 }
 
 fs::path dir_for(const std::string& name) {
-  fs::path p = ember::testing::temp_path(name);
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
+  return ember::testing::fresh_temp_dir(name);
 }
 
 class PyTorchModels : public ::testing::TestWithParam<std::string> {};

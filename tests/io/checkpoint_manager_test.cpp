@@ -31,9 +31,7 @@ std::string dead_pid() {
 }
 
 fs::path fresh(const std::string& name) {
-  fs::path p = ember::testing::temp_path(name);
-  fs::remove_all(p);
-  return p;
+  return ember::testing::vacant_temp_path(name);
 }
 
 std::set<int64_t> steps_on_disk(const fs::path& dir) {

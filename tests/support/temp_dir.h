@@ -41,10 +41,17 @@ inline const std::filesystem::path& process_temp_dir() {
 // A path for a file `name` in the process's directory (the directory exists; the file may not).
 inline std::filesystem::path temp_path(const std::string& name) { return process_temp_dir() / name; }
 
+// A path `name` in the process's directory with nothing there (removed if a test made it before):
+// for what the code under test must create itself.
+inline std::filesystem::path vacant_temp_path(const std::string& name) {
+  std::filesystem::path p = process_temp_dir() / name;
+  std::filesystem::remove_all(p);
+  return p;
+}
+
 // An empty directory `name` in the process's directory (emptied if a test made it before).
 inline std::filesystem::path fresh_temp_dir(const std::string& name) {
-  std::filesystem::path d = process_temp_dir() / name;
-  std::filesystem::remove_all(d);
+  std::filesystem::path d = vacant_temp_path(name);
   std::filesystem::create_directories(d);
   return d;
 }

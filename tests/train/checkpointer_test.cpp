@@ -14,9 +14,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path fresh(const std::string& name) {
-  fs::path p = ember::testing::temp_path(name);
-  fs::remove_all(p);
-  return p;
+  return ember::testing::vacant_temp_path(name);
 }
 
 // Everything a loop has, built the same way from a seed.

@@ -26,9 +26,7 @@ const std::string kLoop = EMBER_BIN_DIR "/train_user_loop";
 constexpr int kSteps = 60;
 
 fs::path fresh(const std::string& name) {
-  fs::path p = ember::testing::temp_path(name);
-  fs::remove_all(p);
-  return p;
+  return ember::testing::vacant_temp_path(name);
 }
 
 std::string read(const fs::path& p) {
