@@ -116,6 +116,9 @@ class Unpickler {
   std::vector<Item> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint32_t, Item> memo_;
+  // What the current op has popped (its values share their containers): if the op then fails, these
+  // are neither on the stack nor in the memo, and break_cycles must still reach them.
+  std::vector<Item> in_hand_;
 };
 
 // torch's typed storage classes: "FloatStorage" for float32, ...; false for other names.

@@ -79,6 +79,7 @@ Item Unpickler::pop() {
   if (stack_.size() <= floor) fail("pickle stack underflow");
   Item item = std::move(stack_.back());
   stack_.pop_back();
+  in_hand_.push_back(item);
   return item;
 }
 
@@ -89,6 +90,7 @@ std::vector<Item> Unpickler::pop_to_mark() {
   std::vector<Item> items(std::make_move_iterator(stack_.begin() + static_cast<std::ptrdiff_t>(at)),
                           std::make_move_iterator(stack_.end()));
   stack_.resize(at);
+  in_hand_.insert(in_hand_.end(), items.begin(), items.end());
   return items;
 }
 
@@ -127,9 +129,11 @@ Item Unpickler::load(size_t offset) {
   stack_.clear();
   marks_.clear();
   memo_.clear();
+  in_hand_.clear();
   try {
     Item result = run();
     memo_.clear();
+    in_hand_.clear();
     return result;
   } catch (...) {
     break_cycles();
@@ -137,17 +141,28 @@ Item Unpickler::load(size_t offset) {
   }
 }
 
+namespace {
+// An item's values, and those of the items a raw tuple holds.
+void release_item(Item& item) {
+  release(item.value);
+  for (Item& inner : item.items) release_item(inner);
+}
+}  // namespace
+
 void Unpickler::break_cycles() {
-  for (Item& item : stack_) release(item.value);
-  for (auto& [k, item] : memo_) release(item.value);
+  for (Item& item : stack_) release_item(item);
+  for (auto& [k, item] : memo_) release_item(item);
+  for (Item& item : in_hand_) release_item(item);
   stack_.clear();
   memo_.clear();
+  in_hand_.clear();
 }
 
 Item Unpickler::run() {
   auto failf = [this](const std::string& what) { fail(what); };
   for (;;) {
     op_at_ = pos_;
+    in_hand_.clear();  // the previous op succeeded: what it popped is on the stack again or dropped
     uint8_t op = byte();
     switch (op) {
       case 0x80: {  // PROTO
