@@ -1,8 +1,9 @@
 // Scratch space for tests that write files: one directory per test process under the system's
 // temporary directory, removed with everything in it when the process exits. ctest runs each test
-// in its own process, so tests never share one. Left behind, runs of the suite had filled the disk
-// (a collective test's checkpoints reach 640 MB); EMBER_KEEP_TEST_DIRS=1 keeps them for a
-// post-mortem.
+// in its own process; a test binary run directly runs all its tests in one process, so they share
+// the directory and each names its own files or subdirectory (fresh_temp_dir). Left behind, runs
+// of the suite had filled the disk (a collective test's checkpoints reach 640 MB);
+// EMBER_KEEP_TEST_DIRS=1 keeps them for a post-mortem.
 #pragma once
 
 #include <unistd.h>
