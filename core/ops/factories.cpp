@@ -28,7 +28,7 @@ Tensor empty(const Shape& sizes, TensorOptions opts) {
   for (int64_t s : sizes) {
     EMBER_CHECK_VALUE(s >= 0, "empty: expected non-negative sizes, found ", sizes);
     EMBER_CHECK_VALUE(!__builtin_mul_overflow(span, std::max<int64_t>(s, 1), &span), "empty: sizes ", sizes, " of ", opts.dtype_,
-                      " exceed 2^63 bytes");
+                      ": their strides or byte count (zeros counted as ones) would exceed 2^63 bytes");
   }
   int64_t n = numel_of(sizes);
   Storage storage = Storage::allocate(static_cast<size_t>(n) * element_size(opts.dtype_), opts.device_);

@@ -47,7 +47,8 @@ Tensor from_tensor_proto(const onnx::TensorProto& p, const std::string& where) {
   int64_t n = 1, span = 1;  // span: the product with zeros taken as ones, as the strides are
   for (int64_t d : p.dims()) {
     EMBER_CHECK_VALUE(d >= 0 && d < (int64_t{1} << 40) && d <= (int64_t{1} << 40) / span, where, ": invalid dimension ", d,
-                      " (dimensions so far ", shape, ")");
+                      " at index ", shape.size(), ": expected sizes >= 0 whose product (zeros counted as ones) stays below 2^40,",
+                      " found it after ", shape);
     shape.push_back(d);
     n *= d;
     span *= std::max<int64_t>(d, 1);
