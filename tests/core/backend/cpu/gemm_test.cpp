@@ -73,6 +73,8 @@ const Case kCases[] = {
     {true, true, 5, 3, 1, 0, true},      {false, false, 37, 53, 129, 0, false}, {false, true, 37, 53, 129, 5, true},
     {true, false, 53, 37, 129, 2, false}, {true, true, 37, 53, 129, 1, true},   {false, false, 300, 200, 100, 0, false},
     {false, true, 128, 512, 784, 0, false}, {true, false, 784, 512, 128, 0, true}, {false, false, 64, 196, 288, 4, true},
+    // Wider than tall with rows enough to split by rows at 2 threads (the mlp's weight gradient).
+    {true, false, 300, 401, 64, 3, false}, {false, true, 257, 390, 70, 0, true},
 };
 
 template <class T>
