@@ -23,15 +23,11 @@ std::vector<std::string> args(const fs::path& dir, const std::string& device, st
   return a;
 }
 
-fs::path fresh(const std::string& name) {
-  return ember::testing::vacant_temp_path(name);
-}
-
 }  // namespace
 
 TEST(MainJobDevice, CudaWithoutAGpuIsRefusedWithTheReason) {
   if (ember::cuda::is_available()) GTEST_SKIP() << "this machine has a GPU";
-  fs::path dir = fresh("refused");
+  fs::path dir = ember::testing::vacant_temp_path("refused");
   ProcessResult r = run_process(args(dir, "cuda"));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_TRUE(r.has("--device cuda")) << "the error names the flag";
@@ -44,7 +40,7 @@ TEST(MainJobDevice, CudaWithoutAGpuIsRefusedWithTheReason) {
 
 TEST(MainJobDevice, RunMovesBetweenGpuAndCpuThroughItsCheckpoints) {
   if (!ember::cuda::is_available()) GTEST_SKIP() << "no CUDA device: " << ember::cuda::unavailable_reason();
-  fs::path dir = fresh("moves");
+  fs::path dir = ember::testing::vacant_temp_path("moves");
   ASSERT_EQ(run_process(args(dir, "cuda", {"--max-steps", "12"})).exit_code, 0);
   ProcessResult on_cpu = run_process(args(dir, "cpu", {"--max-steps", "40"}));
   ASSERT_EQ(on_cpu.exit_code, 0);

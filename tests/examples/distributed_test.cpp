@@ -28,17 +28,13 @@ std::string read(const fs::path& p) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-fs::path fresh(const std::string& name) {
-  return ember::testing::fresh_temp_dir(name);
-}
-
 }  // namespace
 
 TEST(DistributedJob, KilledEverywhereAndRestartedEndsByteIdenticalAndResumesOnOneProcess) {
 #ifndef EMBER_HAVE_GLOO
   GTEST_SKIP() << "built without Gloo (apt-get install libgloo-dev, then rebuild)";
 #endif
-  fs::path whole = fresh("whole"), killed = fresh("killed");
+  fs::path whole = ember::testing::fresh_temp_dir("whole"), killed = ember::testing::fresh_temp_dir("killed");
   // The launcher SIGKILLed below cannot remove its rendezvous directory: keep it in ours.
   setenv("TMPDIR", ember::testing::process_temp_dir().c_str(), 1);
   ProcessResult a = run_process(launch_job(whole, "2"));
@@ -58,7 +54,7 @@ TEST(DistributedJob, KilledEverywhereAndRestartedEndsByteIdenticalAndResumesOnOn
   EXPECT_TRUE(read(whole / "metrics.jsonl") == read(killed / "metrics.jsonl")) << "metrics.jsonl files differ";
 
   // A checkpoint of the two-process run continues on one process (the global batch halves).
-  fs::path single = fresh("single");
+  fs::path single = ember::testing::fresh_temp_dir("single");
   fs::copy_file(whole / "ckpt-0000000050.pt", single / "ckpt-0000000050.pt");
   io::Value state = io::load((single / "ckpt-0000000050.pt").string());
   EXPECT_EQ(state.at("world_size").to_int(), 2);
@@ -80,7 +76,7 @@ TEST(DistributedJob, SyncBatchNormRunsOnTheGlobalBatchsStatistics) {
     if (sync) argv.push_back("--sync-batch-norm");
     return argv;
   };
-  fs::path synced = fresh("synced"), plain = fresh("plain");
+  fs::path synced = ember::testing::fresh_temp_dir("synced"), plain = ember::testing::fresh_temp_dir("plain");
   ProcessResult a = run_process(job(synced, true));
   ASSERT_EQ(a.exit_code, 0) << a.lines.back();
   EXPECT_TRUE(a.has("on 2 processes (global batch 64, batch norm synchronized)"));

@@ -22,16 +22,12 @@ std::string python(const std::string& args) {
   return run_command("/usr/bin/python3 " EMBER_SOURCE_DIR "/tests/examples/torch_models.py " + args);
 }
 
-fs::path dir_for(const std::string& name) {
-  return ember::testing::fresh_temp_dir(name);
-}
-
 class PyTorchModels : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(PyTorchModels, EmberCheckpointLoadsStrictlyInPyTorchWithTheSameLogits) {
   EMBER_SKIP_WITHOUT_TORCH();
   std::string model = GetParam();
-  fs::path dir = dir_for("ckpt_" + model);
+  fs::path dir = ember::testing::fresh_temp_dir("ckpt_" + model);
   ProcessResult r = run_process({EMBER_BIN_DIR "/train_fashion_mnist", "--model", model, "--run-dir", dir.string(),
                                  "--train-subset", "512", "--test-subset", "100", "--batch-size", "64", "--max-steps", "5"});
   ASSERT_EQ(r.exit_code, 0);
@@ -57,7 +53,7 @@ TEST_P(PyTorchModels, EmberCheckpointLoadsStrictlyInPyTorchWithTheSameLogits) {
 TEST_P(PyTorchModels, PyTorchStateDictLoadsInEmberAndEvaluates) {
   EMBER_SKIP_WITHOUT_TORCH();
   std::string model = GetParam();
-  fs::path dir = dir_for("export_" + model);
+  fs::path dir = ember::testing::fresh_temp_dir("export_" + model);
   python("export " + model + " " + (dir / "state.pt").string() + " " + (dir / "io.pt").string());
   auto net = fashion::make_model(model);
   net->load_state_dict(io::load((dir / "state.pt").string()));  // strict

@@ -28,10 +28,6 @@ std::vector<std::string> args(const fs::path& dir, std::vector<std::string> extr
   return a;
 }
 
-fs::path fresh(const std::string& name) {
-  return ember::testing::fresh_temp_dir(name);
-}
-
 std::string read(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -45,7 +41,7 @@ int step_of(const std::string& line) {  // "epoch 1/2 step 17/100 ..." -> 17
 
 const fs::path& reference_run() {
   static fs::path dir = [] {
-    fs::path d = fresh("reference");
+    fs::path d = ember::testing::fresh_temp_dir("reference");
     ProcessResult r = run_process(args(d));
     EXPECT_EQ(r.exit_code, 0);
     EXPECT_TRUE(r.has("done: 2 epochs, 100 steps"));
@@ -69,7 +65,7 @@ void expect_same_as_reference(const fs::path& dir) {
 
 TEST(Resume, SigkillAtRandomStepsIsBitExact) {
   for (bool background : {false, true}) {
-    fs::path dir = fresh(background ? "killed_async" : "killed");
+    fs::path dir = ember::testing::fresh_temp_dir(background ? "killed_async" : "killed");
     // Four kill points at random steps, each past the previous (and past a checkpoint after it).
     std::mt19937 rng(background ? 11 : 7);
     std::vector<int> targets;
@@ -103,7 +99,7 @@ TEST(Resume, SigkillAtRandomStepsIsBitExact) {
 
 TEST(Resume, CorruptNewestCheckpointFallsBackAndSaysSo) {
   for (bool truncate : {false, true}) {
-    fs::path dir = fresh(truncate ? "truncated" : "flipped");
+    fs::path dir = ember::testing::fresh_temp_dir(truncate ? "truncated" : "flipped");
     ASSERT_EQ(run_process(args(dir, {"--max-steps", "30"})).exit_code, 0);
     fs::path newest = dir / "ckpt-0000000030.pt";
     std::string bytes = read(newest);
@@ -120,7 +116,7 @@ TEST(Resume, CorruptNewestCheckpointFallsBackAndSaysSo) {
 }
 
 TEST(Resume, SigtermSavesTheCurrentStepAndExits75) {
-  fs::path dir = fresh("sigterm");
+  fs::path dir = ember::testing::fresh_temp_dir("sigterm");
   ProcessResult r = run_process(args(dir), [](const std::string& line) { return step_of(line) == 45 ? SIGTERM : 0; });
   ASSERT_EQ(r.exit_code, 75);
   ASSERT_TRUE(r.has("preempted by signal"));
@@ -138,7 +134,7 @@ TEST(Resume, SigtermSavesTheCurrentStepAndExits75) {
 }
 
 TEST(Resume, FinishedRunSaysSo) {
-  fs::path dir = fresh("finished");
+  fs::path dir = ember::testing::fresh_temp_dir("finished");
   ASSERT_EQ(run_process(args(dir)).exit_code, 0);
   ProcessResult again = run_process(args(dir));
   EXPECT_EQ(again.exit_code, 0);
@@ -150,7 +146,7 @@ TEST(Resume, FinishedRunSaysSo) {
 // Re-running a command that reached --max-steps does nothing (a scheduler re-runs the same
 // command after a preemption); it used to train one more step each time.
 TEST(Resume, RerunAtMaxStepsDoesNothing) {
-  fs::path dir = fresh("max_steps");
+  fs::path dir = ember::testing::fresh_temp_dir("max_steps");
   ASSERT_EQ(run_process(args(dir, {"--max-steps", "30"})).exit_code, 0);
   std::string checkpoint = read(dir / "ckpt-0000000030.pt"), metrics = read(dir / "metrics.jsonl");
   for (int i = 0; i < 2; ++i) {
@@ -170,7 +166,7 @@ TEST(Resume, RerunAtMaxStepsDoesNothing) {
 // Two trainers on one run directory: the second fails at once, naming the first; the first's
 // metrics.jsonl gets every row once.
 TEST(Resume, SecondTrainerOnTheSameRunDirectoryIsRefused) {
-  fs::path dir = fresh("two_trainers");
+  fs::path dir = ember::testing::fresh_temp_dir("two_trainers");
   ProcessResult second;
   pid_t first_pid = 0;
   // The first trainer is stopped (SIGSTOP) at its first step while the second runs: it holds the

@@ -30,10 +30,6 @@ std::string dead_pid() {
   return std::to_string(pid);
 }
 
-fs::path fresh(const std::string& name) {
-  return ember::testing::vacant_temp_path(name);
-}
-
 std::set<int64_t> steps_on_disk(const fs::path& dir) {
   std::set<int64_t> out;
   for (const auto& e : fs::directory_iterator(dir)) {
@@ -55,7 +51,7 @@ io::Value state_for(int64_t step) {
 TEST(CheckpointManager, RetentionInvariantsUnderRandomSavesAndCrashes) {
   std::mt19937 rng(42);
   for (int trial = 0; trial < 6; ++trial) {
-    fs::path dir = fresh("retention" + std::to_string(trial));
+    fs::path dir = ember::testing::vacant_temp_path("retention" + std::to_string(trial));
     int64_t keep_last = 1 + trial % 3, keep_best = trial % 2 ? 2 : 0, keep_every = trial % 3 == 2 ? 10 : 0;
     auto policy = io::CheckpointPolicy().keep_last(keep_last).keep_every(keep_every);
     if (keep_best) policy.keep_best(keep_best, "acc", true);
@@ -103,7 +99,7 @@ TEST(CheckpointManager, RetentionInvariantsUnderRandomSavesAndCrashes) {
 }
 
 TEST(CheckpointManager, CorruptNewestIsMovedAsideAndReported) {
-  fs::path dir = fresh("corrupt");
+  fs::path dir = ember::testing::vacant_temp_path("corrupt");
   io::CheckpointManager m(dir.string(), io::CheckpointPolicy().keep_last(5));
   for (int64_t s : {10, 20, 30}) m.save(s, state_for(s));
   {
@@ -124,7 +120,7 @@ TEST(CheckpointManager, CorruptNewestIsMovedAsideAndReported) {
 }
 
 TEST(CheckpointManager, IndexIsRebuiltFromTheFilesWhenLost) {
-  fs::path dir = fresh("reindex");
+  fs::path dir = ember::testing::vacant_temp_path("reindex");
   {
     io::CheckpointManager m(dir.string(), io::CheckpointPolicy().keep_last(2).keep_best(1, "acc", true));
     m.save(1, state_for(1), {{"acc", 0.9}});
@@ -138,7 +134,7 @@ TEST(CheckpointManager, IndexIsRebuiltFromTheFilesWhenLost) {
 }
 
 TEST(CheckpointManager, BackgroundSaveIsUnaffectedByLaterChanges) {
-  fs::path dir = fresh("background");
+  fs::path dir = ember::testing::vacant_temp_path("background");
   io::CheckpointManager m(dir.string(), io::CheckpointPolicy().background(true));
   Tensor w = zeros({1 << 18});
   io::Value state = io::Dict();
@@ -156,7 +152,7 @@ TEST(CheckpointManager, BackgroundSaveIsUnaffectedByLaterChanges) {
 // A reader opening a directory must not remove the temp file of a save still in flight in another
 // process; a dead writer's leftovers are removed.
 TEST(CheckpointManager, KeepsALiveWritersTempFileAndRemovesADeadOnes) {
-  fs::path dir = fresh("temps");
+  fs::path dir = ember::testing::vacant_temp_path("temps");
   fs::create_directories(dir);
   pid_t live = fork();
   if (live == 0) {
@@ -183,7 +179,7 @@ TEST(CheckpointManager, KeepsALiveWritersTempFileAndRemovesADeadOnes) {
 // A kill between a checkpoint's rename and the index write (or during retention's deletes) leaves
 // the directory ahead of its index; the next writer finishes that commit.
 TEST(CheckpointManager, FinishesACommitAKillInterrupted) {
-  fs::path dir = fresh("interrupted");
+  fs::path dir = ember::testing::vacant_temp_path("interrupted");
   {
     io::CheckpointManager m(dir.string(), io::CheckpointPolicy().keep_last(2));
     for (int step : {1, 2}) {

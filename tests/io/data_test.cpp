@@ -20,10 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path temp_dir() {
-  return ember::testing::fresh_temp_dir("idx");
-}
-
 void write_gz(const fs::path& path, const std::vector<uint8_t>& bytes) {
   gzFile f = gzopen(path.c_str(), "wb");
   gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
@@ -63,7 +59,7 @@ TEST(FashionMnist, MissingFilesNameThePackage) {
 }
 
 TEST(Idx, CorruptFilesAreClearErrors) {
-  fs::path dir = temp_dir();
+  fs::path dir = ember::testing::fresh_temp_dir("idx");
   std::vector<uint8_t> good = idx_header({2, 3});
   for (int i = 0; i < 6; ++i) good.push_back(static_cast<uint8_t>(i));
   write_gz(dir / "good.gz", good);

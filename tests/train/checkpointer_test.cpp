@@ -13,10 +13,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path fresh(const std::string& name) {
-  return ember::testing::vacant_temp_path(name);
-}
-
 // Everything a loop has, built the same way from a seed.
 struct Loop {
   std::shared_ptr<nn::Sequential> model;
@@ -65,7 +61,7 @@ std::string bytes_of(const io::Value& v) {
 }  // namespace
 
 TEST(Checkpointer, ResumeRestoresEveryComponentAndThePosition) {
-  fs::path dir = fresh("roundtrip");
+  fs::path dir = ember::testing::vacant_temp_path("roundtrip");
   Loop a(1);
   train::Position at;
   {
@@ -102,7 +98,7 @@ TEST(Checkpointer, ResumeRestoresEveryComponentAndThePosition) {
 }
 
 TEST(Checkpointer, RefusesMissingUnregisteredAndMismatchedKeysNamingThem) {
-  fs::path dir = fresh("refuse");
+  fs::path dir = ember::testing::vacant_temp_path("refuse");
   {
     Loop a(1);
     train::Checkpointer c(dir.string());
@@ -160,7 +156,7 @@ TEST(Checkpointer, RefusesMissingUnregisteredAndMismatchedKeysNamingThem) {
 }
 
 TEST(Checkpointer, RegisteringTheSameNameTwiceOrAProtocolKeyIsAnError) {
-  fs::path dir = fresh("names");
+  fs::path dir = ember::testing::vacant_temp_path("names");
   Loop a(1);
   train::Checkpointer c(dir.string());
   c.add("model", *a.model);
@@ -170,7 +166,7 @@ TEST(Checkpointer, RegisteringTheSameNameTwiceOrAProtocolKeyIsAnError) {
 }
 
 TEST(Checkpointer, ASecondCheckpointerOnTheSameDirectoryIsRefusedNamingTheHolder) {
-  fs::path dir = fresh("lock");
+  fs::path dir = ember::testing::vacant_temp_path("lock");
   auto first = std::make_unique<train::Checkpointer>(dir.string());
   first->save(train::Position{1});
   try {
@@ -188,7 +184,7 @@ TEST(Checkpointer, ASecondCheckpointerOnTheSameDirectoryIsRefusedNamingTheHolder
 }
 
 TEST(Checkpointer, MetricsAreTruncatedToTheCheckpointOnResume) {
-  fs::path dir = fresh("metrics");
+  fs::path dir = ember::testing::vacant_temp_path("metrics");
   {
     train::Checkpointer c(dir.string());
     c.resume();
@@ -209,7 +205,7 @@ TEST(Checkpointer, MetricsAreTruncatedToTheCheckpointOnResume) {
 }
 
 TEST(Checkpointer, StepLimitAndFinishedMakeTheLoopDone) {
-  fs::path dir = fresh("limits");
+  fs::path dir = ember::testing::vacant_temp_path("limits");
   train::Checkpointer c(dir.string(), train::CheckpointerOptions().max_steps(5));
   train::Position at;
   EXPECT_FALSE(c.done(at));
@@ -219,14 +215,14 @@ TEST(Checkpointer, StepLimitAndFinishedMakeTheLoopDone) {
   train::Position finished;
   finished.finished = true;
   EXPECT_TRUE(c.done(finished));
-  EXPECT_FALSE(train::Checkpointer(fresh("no_limit").string()).done(train::Position{1000000}));
-  train::Checkpointer epochs(fresh("epochs").string(), train::CheckpointerOptions().max_epochs(3));
+  EXPECT_FALSE(train::Checkpointer(ember::testing::vacant_temp_path("no_limit").string()).done(train::Position{1000000}));
+  train::Checkpointer epochs(ember::testing::vacant_temp_path("epochs").string(), train::CheckpointerOptions().max_epochs(3));
   EXPECT_FALSE(epochs.done(train::Position{100, 2}));
   EXPECT_TRUE(epochs.done(train::Position{100, 3}));
 }
 
 TEST(Checkpointer, StartingOverRemovesCheckpointsAndMetricsUnderTheLock) {
-  fs::path dir = fresh("over");
+  fs::path dir = ember::testing::vacant_temp_path("over");
   {
     train::Checkpointer c(dir.string());
     c.metrics().append({{"step", 1}});

@@ -25,10 +25,6 @@ namespace {
 const std::string kLoop = EMBER_BIN_DIR "/train_user_loop";
 constexpr int kSteps = 60;
 
-fs::path fresh(const std::string& name) {
-  return ember::testing::vacant_temp_path(name);
-}
-
 std::string read(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -59,14 +55,14 @@ std::vector<std::string> command(const fs::path& dir, bool background, int steps
 TEST(UserLoop, SigkillAnywhereAndRerunEndsByteIdentical) {
   for (bool background : {false, true}) {
     SCOPED_TRACE(background ? "background saves" : "synchronous saves");
-    fs::path ref = fresh(background ? "ref_bg" : "ref");
+    fs::path ref = ember::testing::vacant_temp_path(background ? "ref_bg" : "ref");
     ProcessResult r = run_process(command(ref, background));
     ASSERT_EQ(r.exit_code, 0);
     ASSERT_TRUE(r.has("done at step 60"));
     std::map<std::string, std::string> expected = contents(ref);
     ASSERT_TRUE(expected.count("ckpt-0000000060.pt"));
 
-    fs::path dir = fresh(background ? "killed_bg" : "killed");
+    fs::path dir = ember::testing::vacant_temp_path(background ? "killed_bg" : "killed");
     std::mt19937 rng(background ? 21 : 12);
     int kills = 0, progress = 0, kills_after_done = 0;
     for (int attempt = 0; attempt < 40 && kills_after_done < 3; ++attempt) {
@@ -116,7 +112,7 @@ TEST(UserLoop, SigkillAnywhereAndRerunEndsByteIdentical) {
 }
 
 TEST(UserLoop, ASecondProcessOnTheRunDirectoryFailsFastAndAKilledHolderNeverBlocks) {
-  fs::path dir = fresh("locked");
+  fs::path dir = ember::testing::vacant_temp_path("locked");
   // The holder: a slow run in the background.
   pid_t holder = fork();
   if (holder == 0) {
